@@ -1,0 +1,498 @@
+#include "events/store.h"
+
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <filesystem>
+#include <future>
+
+#include "events/keys.h"
+
+namespace annals::events {
+
+namespace {
+
+constexpr const char* kLog = "log";
+constexpr const char* kStreams = "streams";
+constexpr const char* kStreamIndex = "stream_index";
+constexpr const char* kIdempotency = "idempotency";
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+std::string stream_index_key(std::string_view stream, std::uint64_t version) {
+  std::string k;
+  k.reserve(stream.size() + 9);
+  k.append(stream);
+  k.push_back('\0');
+  append_u64_be(k, version);
+  return k;
+}
+
+std::string idempotency_key(std::string_view scope, std::string_view key) {
+  std::string k(scope);
+  k.push_back('\0');
+  k.append(key);
+  return k;
+}
+
+bool decode_stored(std::uint64_t position, std::string_view value, StoredEvent& out) {
+  if (value.size() < 32 + 8) return false;
+  out.position = position;
+  std::copy_n(reinterpret_cast<const std::uint8_t*>(value.data()), 32, out.hash.begin());
+  out.bytes.assign(value.substr(32));
+  return true;
+}
+
+rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.whole_key_filtering = true;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.write_buffer_size = 32u << 20;
+  cf.max_write_buffer_number = 3;
+  return cf;
+}
+
+Micros system_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Transaction
+
+Transaction::Transaction(EventStore& store)
+    : store_(store),
+      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true),
+      builder_(1024) {
+  head_ = store.head();
+  head_hash_ = store.head_hash();
+  now_ = store.last_now_;
+}
+
+void Transaction::begin_job(Micros now) {
+  now_ = std::max(now_, now);
+  batch_.SetSavePoint();
+  job_staged_ = staged_.size();
+  job_head_ = head_;
+  job_head_hash_ = head_hash_;
+}
+
+void Transaction::end_job(bool keep) {
+  if (keep) {
+    batch_.PopSavePoint();
+    return;
+  }
+  batch_.RollbackToSavePoint();
+  staged_.resize(job_staged_);
+  head_ = job_head_;
+  head_hash_ = job_head_hash_;
+}
+
+std::optional<std::string> Transaction::get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  std::string value;
+  rocksdb::ReadOptions ro;
+  auto s = batch_.GetFromBatchAndDB(store_.db_.get(), ro, cf, slice(key), &value);
+  if (s.ok()) return value;
+  return std::nullopt;
+}
+
+void Transaction::put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                      std::string_view value) {
+  batch_.Put(cf, slice(key), slice(value));
+}
+
+void Transaction::remove(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
+  batch_.Delete(cf, slice(key));
+}
+
+void Transaction::read_stream(std::string_view stream,
+                              const std::function<void(const StoredEvent&)>& fn) const {
+  store_.read_stream(stream, 1, [&](std::uint64_t, const StoredEvent& e) {
+    fn(e);
+    return true;
+  });
+  for (const StoredEvent& e : staged_) {
+    const auto* s = e.event().stream();
+    if (s != nullptr && s->string_view() == stream) fn(e);
+  }
+}
+
+std::uint64_t Transaction::stream_version(std::string_view stream) {
+  auto v = get(store_.streams_cf_, stream);
+  return v && v->size() == 8 ? read_u64_be(*v) : 0;
+}
+
+std::optional<std::string> Transaction::idempotency_record(std::string_view scope,
+                                                           std::string_view key) {
+  return get(store_.idempotency_cf_, idempotency_key(scope, key));
+}
+
+void Transaction::put_idempotency_record(std::string_view scope, std::string_view key,
+                                         std::string_view value) {
+  put(store_.idempotency_cf_, idempotency_key(scope, key), value);
+}
+
+std::expected<AppendResult, Problem> Transaction::append(std::string_view stream,
+                                                         ExpectedVersion expected,
+                                                         std::span<const NewEvent> events,
+                                                         const Envelope& envelope) {
+  std::uint64_t version = stream_version(stream);
+  const bool ok = expected.kind == ExpectedVersion::Kind::kAny ||
+                  (expected.kind == ExpectedVersion::Kind::kNoStream && version == 0) ||
+                  (expected.kind == ExpectedVersion::Kind::kExact && version == expected.version);
+  if (!ok) {
+    return std::unexpected(Problem::make(
+        ProblemKind::kPreconditionFailed,
+        "Stream '" + std::string(stream) + "' is at version " + std::to_string(version) +
+            (expected.kind == ExpectedVersion::Kind::kNoStream
+                 ? ", expected no stream."
+                 : ", expected " + std::to_string(expected.version) + ".")));
+  }
+  AppendResult result;
+  result.first_position = head_ + 1;
+  std::string value;
+  for (const NewEvent& e : events) {
+    builder_.Clear();
+    const auto payload = e.build(builder_);
+    const auto stream_off = builder_.CreateString(stream.data(), stream.size());
+    const auto actor_off = builder_.CreateString(envelope.actor);
+    const auto corr_off = builder_.CreateString(envelope.correlation_id);
+    fb::EventBuilder b(builder_);
+    b.add_position(head_ + 1);
+    b.add_stream(stream_off);
+    b.add_version(version + 1);
+    b.add_recorded_at(now_);
+    b.add_actor(actor_off);
+    b.add_correlation_id(corr_off);
+    if (envelope.causation_id) b.add_causation_id(*envelope.causation_id);
+    b.add_payload_type(e.type);
+    b.add_payload(payload);
+    builder_.Finish(b.Finish());
+    std::string_view bytes(reinterpret_cast<const char*>(builder_.GetBufferPointer()),
+                           builder_.GetSize());
+
+    ++head_;
+    ++version;
+    sha_.update(head_hash_).update(bytes);
+    head_hash_ = sha_.finish();
+
+    value.assign(reinterpret_cast<const char*>(head_hash_.data()), head_hash_.size());
+    value.append(bytes);
+    batch_.Put(store_.log_cf_, slice(u64_be(head_)), slice(value));
+    batch_.Put(store_.stream_index_cf_, slice(stream_index_key(stream, version)),
+               slice(u64_be(head_)));
+    staged_.push_back(StoredEvent{head_, head_hash_, std::string(bytes)});
+  }
+  batch_.Put(store_.streams_cf_, slice(stream), slice(u64_be(version)));
+  result.last_position = head_;
+  result.stream_version = version;
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventStore
+
+EventStore::EventStore(StoreOptions options) : options_(std::move(options)) {}
+
+std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOptions options) {
+  std::unique_ptr<EventStore> store(new EventStore(std::move(options)));
+  const auto& o = store->options_;
+  if (o.read_only && !std::filesystem::exists(o.dir + "/CURRENT")) {
+    return std::unexpected(Problem::make(ProblemKind::kUnavailable,
+                                         "no annals store at '" + o.dir + "'"));
+  }
+  if (!o.read_only) std::filesystem::create_directories(o.dir);
+
+  store->cache_ = rocksdb::NewLRUCache(o.block_cache_bytes);
+  const auto& cache = store->cache_;
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = !o.read_only;
+  db_options.create_missing_column_families = !o.read_only;
+  db_options.max_background_jobs = 2;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.keep_log_file_num = 3;
+
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(db_options, o.dir, &names).ok()) names = {"default"};
+  for (const char* required : {kLog, kStreams, kStreamIndex, kIdempotency}) {
+    if (std::find(names.begin(), names.end(), required) == names.end()) names.push_back(required);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, family_options(cache));
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      o.read_only ? rocksdb::DB::OpenForReadOnly(db_options, o.dir, descriptors, &handles, &raw)
+                  : rocksdb::DB::Open(db_options, o.dir, descriptors, &handles, &raw);
+  if (!s.ok()) {
+    const std::string msg = s.ToString();
+    if (msg.find("lock") != std::string::npos || msg.find("Lock") != std::string::npos) {
+      return std::unexpected(Problem::make(
+          ProblemKind::kUnavailable,
+          "data directory '" + o.dir + "' is held by another process (is annalsd running?)"));
+    }
+    return std::unexpected(
+        Problem::make(ProblemKind::kUnavailable, "cannot open store at '" + o.dir + "': " + msg));
+  }
+  store->db_.reset(raw);
+  for (auto* h : handles) store->families_[h->GetName()] = h;
+  store->log_cf_ = store->families_.at(kLog);
+  store->streams_cf_ = store->families_.at(kStreams);
+  store->stream_index_cf_ = store->families_.at(kStreamIndex);
+  store->idempotency_cf_ = store->families_.at(kIdempotency);
+
+  // Recover the head from the last stored event.
+  std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), store->log_cf_));
+  it->SeekToLast();
+  if (it->Valid()) {
+    StoredEvent last;
+    if (decode_stored(read_u64_be(it->key().ToStringView()), it->value().ToStringView(), last)) {
+      store->head_ = last.position;
+      store->head_hash_ = last.hash;
+      store->last_now_ = last.event().recorded_at();
+    }
+  }
+  if (!o.read_only) store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
+  return store;
+}
+
+EventStore::~EventStore() {
+  stop();
+  for (auto& [name, h] : families_) db_->DestroyColumnFamilyHandle(h);
+  families_.clear();
+  if (db_) db_->Close();
+}
+
+Micros EventStore::clock_now() const { return options_.clock ? options_.clock() : system_now(); }
+
+Digest EventStore::head_hash() const {
+  std::lock_guard lock(head_mutex_);
+  return head_hash_;
+}
+
+std::optional<StoredEvent> EventStore::read(std::uint64_t position) const {
+  std::string value;
+  if (!db_->Get(rocksdb::ReadOptions(), log_cf_, u64_be(position), &value).ok()) {
+    return std::nullopt;
+  }
+  StoredEvent e;
+  if (!decode_stored(position, value, e)) return std::nullopt;
+  return e;
+}
+
+void EventStore::read_range(std::uint64_t from, std::uint64_t to,
+                            const std::function<bool(const StoredEvent&)>& fn,
+                            bool backward) const {
+  if (from > to) return;
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2u << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_cf_));
+  StoredEvent e;
+  if (backward) {
+    for (it->SeekForPrev(u64_be(to)); it->Valid(); it->Prev()) {
+      const std::uint64_t p = read_u64_be(it->key().ToStringView());
+      if (p < from || !decode_stored(p, it->value().ToStringView(), e) || !fn(e)) break;
+    }
+  } else {
+    for (it->Seek(u64_be(from)); it->Valid(); it->Next()) {
+      const std::uint64_t p = read_u64_be(it->key().ToStringView());
+      if (p > to || !decode_stored(p, it->value().ToStringView(), e) || !fn(e)) break;
+    }
+  }
+}
+
+std::uint64_t EventStore::stream_version(std::string_view stream) const {
+  std::string v;
+  if (db_->Get(rocksdb::ReadOptions(), streams_cf_, slice(stream), &v).ok() && v.size() == 8) {
+    return read_u64_be(v);
+  }
+  return 0;
+}
+
+void EventStore::read_stream(
+    std::string_view stream, std::uint64_t from_version,
+    const std::function<bool(std::uint64_t, const StoredEvent&)>& fn, bool backward) const {
+  std::string prefix(stream);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), stream_index_cf_));
+  auto step = [&] { backward ? it->Prev() : it->Next(); };
+  if (backward) {
+    it->SeekForPrev(stream_index_key(stream, from_version));
+  } else {
+    it->Seek(stream_index_key(stream, from_version));
+  }
+  for (; it->Valid(); step()) {
+    auto key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 8 || !key.starts_with(prefix)) break;
+    auto e = read(read_u64_be(it->value().ToStringView()));
+    if (!e || !fn(read_u64_be(key, prefix.size()), *e)) break;
+  }
+}
+
+bool EventStore::wait_for(std::uint64_t position, std::chrono::milliseconds timeout) const {
+  if (head() >= position) return true;
+  std::unique_lock lock(head_mutex_);
+  return head_cv_.wait_for(lock, timeout, [&] { return head() >= position; });
+}
+
+void EventStore::submit(WriteJob job) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!stopping_ && writable_.load() && !options_.read_only) {
+      queue_.push_back(std::move(job));
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  stats_.write_refusals.fetch_add(1);
+  job.done(Problem::make(ProblemKind::kUnavailable, "the store is not accepting writes"));
+}
+
+std::expected<AppendResult, Problem> EventStore::append(std::string_view stream,
+                                                        ExpectedVersion expected,
+                                                        std::vector<NewEvent> events,
+                                                        Envelope envelope,
+                                                        std::optional<std::string> idem_key) {
+  std::promise<std::expected<AppendResult, Problem>> promise;
+  auto future = promise.get_future();
+  auto result = std::make_shared<std::expected<AppendResult, Problem>>();
+  submit(WriteJob{
+      [&, result](Transaction& tx) {
+        if (idem_key) {
+          if (auto stored = tx.idempotency_record("append", *idem_key)) {
+            if (stored->size() == 24) {
+              *result = AppendResult{read_u64_be(*stored), read_u64_be(*stored, 8),
+                                     read_u64_be(*stored, 16)};
+              return true;
+            }
+          }
+        }
+        *result = tx.append(stream, expected, events, envelope);
+        if (!*result) return false;
+        if (idem_key) {
+          std::string rec = u64_be((*result)->first_position) +
+                            u64_be((*result)->last_position) + u64_be((*result)->stream_version);
+          tx.put_idempotency_record("append", *idem_key, rec);
+        }
+        return true;
+      },
+      [&, result](const std::optional<Problem>& failure) {
+        if (failure) {
+          promise.set_value(std::unexpected(*failure));
+        } else {
+          promise.set_value(std::move(*result));
+        }
+      }});
+  return future.get();
+}
+
+void EventStore::add_commit_listener(std::function<void(std::uint64_t)> listener) {
+  std::lock_guard lock(queue_mutex_);
+  listeners_.push_back(std::move(listener));
+}
+
+void EventStore::stop() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+    queue_cv_.notify_all();
+  }
+  if (writer_.joinable()) writer_.join();
+}
+
+void EventStore::writer_loop() {
+  std::vector<WriteJob> jobs;
+  for (;;) {
+    jobs.clear();
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      while (!queue_.empty() && jobs.size() < options_.max_batch) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit(jobs);
+  }
+}
+
+void EventStore::commit(std::vector<WriteJob>& jobs) {
+  Transaction tx(*this);
+  for (auto& job : jobs) {
+    tx.begin_job(clock_now());
+    bool keep = false;
+    try {
+      keep = job.run(tx);
+    } catch (...) {
+      keep = false;
+    }
+    tx.end_job(keep);
+  }
+  std::optional<Problem> failure;
+  if (tx.batch_.GetWriteBatch()->Count() > 0) {
+    if (commit_hook_ && !tx.staged_.empty()) commit_hook_(tx, tx.staged_);
+    const auto started = std::chrono::steady_clock::now();
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    const rocksdb::Status s = db_->Write(wo, tx.batch_.GetWriteBatch());
+    stats_.commit_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (s.ok()) {
+      {
+        std::lock_guard lock(head_mutex_);
+        head_hash_ = tx.head_hash_;
+        head_.store(tx.head_, std::memory_order_release);
+      }
+      last_now_ = tx.now_;
+      head_cv_.notify_all();
+    } else {
+      writable_ = false;
+      stats_.write_refusals.fetch_add(jobs.size());
+      failure = Problem::make(ProblemKind::kUnavailable,
+                              "the store refused the write: " + s.ToString());
+    }
+  }
+  stats_.batch_commands.observe(static_cast<double>(jobs.size()));
+  for (auto& job : jobs) {
+    if (job.done) job.done(failure);
+  }
+  if (!failure && !tx.staged_.empty()) {
+    for (auto& l : listeners_) l(tx.head_);
+  }
+}
+
+rocksdb::ColumnFamilyHandle* EventStore::column_family(const std::string& name) {
+  std::lock_guard lock(cf_mutex_);
+  if (auto it = families_.find(name); it != families_.end()) return it->second;
+  if (options_.read_only) return nullptr;
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  if (!db_->CreateColumnFamily(family_options(cache_), name, &h).ok()) return nullptr;
+  families_[name] = h;
+  return h;
+}
+
+std::vector<std::string> EventStore::column_family_names() const {
+  std::lock_guard lock(cf_mutex_);
+  std::vector<std::string> names;
+  for (const auto& [n, h] : families_) names.push_back(n);
+  return names;
+}
+
+void EventStore::drop_column_family(const std::string& name) {
+  std::lock_guard lock(cf_mutex_);
+  auto it = families_.find(name);
+  if (it == families_.end()) return;
+  db_->DropColumnFamily(it->second);
+  db_->DestroyColumnFamilyHandle(it->second);
+  families_.erase(it);
+}
+
+}  // namespace annals::events
