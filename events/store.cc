@@ -336,6 +336,15 @@ void EventStore::read_stream(
   }
 }
 
+std::optional<std::string> EventStore::idempotency_record(std::string_view scope,
+                                                         std::string_view key) const {
+  std::string value;
+  if (db_->Get(rocksdb::ReadOptions(), idempotency_cf_, idempotency_key(scope, key), &value).ok()) {
+    return value;
+  }
+  return std::nullopt;
+}
+
 bool EventStore::wait_for(std::uint64_t position, std::chrono::milliseconds timeout) const {
   if (head() >= position) return true;
   std::unique_lock lock(head_mutex_);

@@ -180,6 +180,8 @@ class EventStore {
   void read_stream(std::string_view stream, std::uint64_t from_version,
                    const std::function<bool(std::uint64_t version, const StoredEvent&)>& fn,
                    bool backward = false) const;
+  // A committed idempotency record (see Transaction::put_idempotency_record).
+  std::optional<std::string> idempotency_record(std::string_view scope, std::string_view key) const;
   // Waits until head() ≥ position or the timeout passes; returns whether it got there.
   bool wait_for(std::uint64_t position, std::chrono::milliseconds timeout) const;
 

@@ -1,0 +1,306 @@
+#include "projections/lessons.h"
+
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "domain/json_text.h"
+#include "domain/lesson.h"
+#include "events/keys.h"
+#include "events/lesson_codec.h"
+
+namespace annals::projections {
+
+namespace {
+
+using events::append_u64_be;
+using events::read_u64_be;
+
+std::string inverted(std::int64_t id) {
+  return events::u64_be(std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(id));
+}
+
+std::int64_t id_from_inverted(std::string_view s, std::size_t offset) {
+  return static_cast<std::int64_t>(std::numeric_limits<std::uint64_t>::max() -
+                                   read_u64_be(s, offset));
+}
+
+// The filter tuple of a lesson.
+struct Tuple {
+  Micros created_at = 0;
+  std::string lesson_type, status;
+  std::optional<std::string> repo, work_item_id;
+};
+
+void put_opt(std::string& out, const std::optional<std::string>& s) {
+  out.push_back(s ? 1 : 0);
+  if (!s) return;
+  append_u64_be(out, s->size());
+  out += *s;
+}
+
+std::optional<std::string> get_opt(std::string_view in, std::size_t& pos) {
+  if (pos >= in.size() || in[pos++] == 0) return std::nullopt;
+  const std::size_t n = read_u64_be(in, pos);
+  pos += 8;
+  std::string s(in.substr(pos, n));
+  pos += n;
+  return s;
+}
+
+std::string encode(const Tuple& t) {
+  std::string out;
+  append_u64_be(out, static_cast<std::uint64_t>(t.created_at));
+  put_opt(out, t.lesson_type);
+  put_opt(out, t.status);
+  put_opt(out, t.repo);
+  put_opt(out, t.work_item_id);
+  return out;
+}
+
+Tuple decode(std::string_view in) {
+  Tuple t;
+  t.created_at = static_cast<Micros>(read_u64_be(in));
+  std::size_t pos = 8;
+  t.lesson_type = get_opt(in, pos).value_or("");
+  t.status = get_opt(in, pos).value_or("");
+  t.repo = get_opt(in, pos);
+  t.work_item_id = get_opt(in, pos);
+  return t;
+}
+
+Tuple tuple_of(const lesson::Lesson& l) {
+  return {l.created_at, l.fields.lesson_type, l.fields.status, l.fields.repo,
+          l.fields.work_item_id};
+}
+
+std::string index_key(char code, std::string_view value, std::int64_t id) {
+  std::string k;
+  k.reserve(value.size() + 11);
+  k.push_back('i');
+  k.push_back(code);
+  k.append(value);
+  k.push_back('\0');
+  k += inverted(id);
+  return k;
+}
+
+std::string index_prefix(char code, std::string_view value) {
+  std::string k = {'i', code};
+  k.append(value);
+  k.push_back('\0');
+  return k;
+}
+
+template <typename Fn>
+void for_each_index(const Tuple& t, Fn&& fn) {
+  fn('t', t.lesson_type);
+  fn('s', t.status);
+  if (t.repo) fn('p', *t.repo);
+  if (t.work_item_id) fn('w', *t.work_item_id);
+}
+
+std::string counter_key(char code, std::string_view value) {
+  std::string k = {'c', code};
+  k.append(value);
+  return k;
+}
+
+std::optional<std::string> opt_string(const nlohmann::json& j, const char* key) {
+  const auto& v = j.at(key);
+  return v.is_string() ? std::optional(v.get<std::string>()) : std::nullopt;
+}
+
+// Reads back a row written by lesson::render.
+lesson::Lesson parse_row(const std::string& row) {
+  const auto j = nlohmann::json::parse(row);
+  lesson::Lesson l;
+  l.id = j.at("id").get<std::int64_t>();
+  auto& f = l.fields;
+  f.lesson_type = j.at("lesson_type").get<std::string>();
+  f.work_item_id = opt_string(j, "work_item_id");
+  f.task_id = opt_string(j, "task_id");
+  f.stage = opt_string(j, "stage");
+  f.agent = opt_string(j, "agent");
+  f.repo = opt_string(j, "repo");
+  f.root_cause = opt_string(j, "root_cause");
+  f.suggestion = opt_string(j, "suggestion");
+  f.status = j.at("status").get<std::string>();
+  f.related_task = opt_string(j, "related_task");
+  f.attribution = opt_string(j, "attribution");
+  f.target_repo = opt_string(j, "target_repo");
+  f.target_domain = opt_string(j, "target_domain");
+  f.source = j.at("source").get<std::string>();
+  if (!j.at("detail").is_null()) f.detail = j.at("detail").dump();
+  l.created_at = parse_instant(j.at("created_at").get<std::string>()).value_or(0);
+  if (j.at("updated_at").is_string()) {
+    l.updated_at = parse_instant(j.at("updated_at").get<std::string>());
+  }
+  return l;
+}
+
+void write_lesson(const lesson::Lesson& l, Rows& rows) {
+  const Tuple t = tuple_of(l);
+  const std::string tuple = encode(t);
+  rows.put("r" + inverted(l.id), lesson::render(l));
+  rows.put("k" + inverted(l.id), tuple);
+  for_each_index(t, [&](char code, const std::string& v) {
+    rows.put(index_key(code, v, l.id), tuple);
+  });
+}
+
+void remove_indexes(const lesson::Lesson& l, Rows& rows) {
+  for_each_index(tuple_of(l),
+                 [&](char code, const std::string& v) { rows.remove(index_key(code, v, l.id)); });
+}
+
+std::int64_t lesson_id_of(const events::StoredEvent& e) {
+  const auto* s = e.event().stream();
+  if (s == nullptr || !s->string_view().starts_with("lesson-")) return 0;
+  return std::strtoll(s->c_str() + 7, nullptr, 10);
+}
+
+}  // namespace
+
+void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  switch (e.type()) {
+    case fb::Payload::LessonRecorded: {
+      auto r = events::decode_lesson_recorded(e);
+      if (!r) return;
+      const auto l = lesson::from_recorded(*r, e.event().recorded_at());
+      write_lesson(l, rows);
+      rows.add_counter(counter_key('s', l.fields.status), 1);
+      rows.add_counter(counter_key('t', l.fields.lesson_type), 1);
+      rows.add_counter("cn", 1);
+      return;
+    }
+    case fb::Payload::LessonUpdated: {
+      auto u = events::decode_lesson_updated(e);
+      const std::int64_t id = lesson_id_of(e);
+      auto row = rows.get("r" + inverted(id));
+      if (!u || !row) return;
+      auto l = parse_row(*row);
+      const std::string old_status = l.fields.status;
+      remove_indexes(l, rows);
+      lesson::evolve(l, *u, e.event().recorded_at());
+      write_lesson(l, rows);
+      if (old_status != l.fields.status) {
+        rows.add_counter(counter_key('s', old_status), -1);
+        rows.add_counter(counter_key('s', l.fields.status), 1);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::optional<std::string> LessonsQueries::get(std::int64_t id) const {
+  if (id <= 0) return std::nullopt;
+  std::string value;
+  if (!db_->Get(rocksdb::ReadOptions(), cf_, "r" + inverted(id), &value).ok()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
+  // Drive the scan by the most selective filter present; check the others on the tuple.
+  std::string prefix = "k";
+  if (f.work_item_id) {
+    prefix = index_prefix('w', *f.work_item_id);
+  } else if (f.repo) {
+    prefix = index_prefix('p', *f.repo);
+  } else if (f.lesson_type) {
+    prefix = index_prefix('t', *f.lesson_type);
+  } else if (f.status) {
+    prefix = index_prefix('s', *f.status);
+  }
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  std::vector<std::string> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::int64_t skipped = 0;
+  for (it->Seek(prefix); it->Valid() && static_cast<std::int64_t>(out.size()) < f.limit;
+       it->Next()) {
+    const auto key = it->key().ToStringView();
+    if (!key.starts_with(prefix)) break;
+    const Tuple t = decode(it->value().ToStringView());
+    if ((f.lesson_type && t.lesson_type != *f.lesson_type) ||
+        (f.status && t.status != *f.status) || (f.repo && t.repo != f.repo) ||
+        (f.work_item_id && t.work_item_id != f.work_item_id)) {
+      continue;
+    }
+    if (skipped < f.offset) {
+      ++skipped;
+      continue;
+    }
+    const std::int64_t id = id_from_inverted(key, key.size() - 8);
+    std::string row;
+    if (db_->Get(ro, cf_, "r" + inverted(id), &row).ok()) out.push_back(std::move(row));
+  }
+  db_->ReleaseSnapshot(snap);
+  return out;
+}
+
+std::string LessonsQueries::snapshot(Micros now) const {
+  const rocksdb::Snapshot* snap = db_->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  auto count_at = [&](const std::string& key) -> std::uint64_t {
+    std::string v;
+    return db_->Get(ro, cf_, key, &v).ok() && v.size() == 8 ? read_u64_be(v) : 0;
+  };
+  const auto total = static_cast<std::int64_t>(count_at("cn"));
+  auto created_at = [&](std::int64_t id) -> Micros {
+    std::string v;
+    return db_->Get(ro, cf_, "k" + inverted(id), &v).ok() ? decode(v).created_at : 0;
+  };
+  // Ids are dense 1..total and created_at never decreases with id: binary search the first
+  // lesson of the last 24 hours.
+  const Micros cutoff = now - 24 * 3600 * kMicrosPerSecond;
+  std::int64_t lo = 1, hi = total + 1;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (created_at(mid) >= cutoff) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("enabled").value(true);
+  w.key("total").value(total);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  for (char code : {'s', 't'}) {
+    w.key(code == 's' ? "by_status" : "by_type").begin_object();
+    const std::string prefix = {'c', code};
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      w.key(it->key().ToStringView().substr(2))
+          .value(static_cast<std::int64_t>(read_u64_be(it->value().ToStringView())));
+    }
+    w.end_object();
+  }
+  w.key("last_24h").value(total + 1 - lo);
+  w.key("latest").begin_array();
+  int n = 0;
+  for (it->Seek("k"); it->Valid() && it->key().starts_with("k") && n < 5; it->Next(), ++n) {
+    const Tuple t = decode(it->value().ToStringView());
+    w.begin_object();
+    w.key("id").value(id_from_inverted(it->key().ToStringView(), 1));
+    w.key("type").value(t.lesson_type);
+    w.key("created_at").instant(t.created_at);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+  db_->ReleaseSnapshot(snap);
+  return out;
+}
+
+}  // namespace annals::projections

@@ -1,0 +1,37 @@
+#include "projections/projection.h"
+
+#include "events/keys.h"
+
+namespace annals::projections {
+
+std::optional<std::string> Rows::get(std::string_view key) const {
+  std::string value;
+  auto s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(), cf_,
+                                    rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.ok()) return value;
+  return std::nullopt;
+}
+
+void Rows::put(std::string_view key, std::string_view value) {
+  batch_.Put(cf_, rocksdb::Slice(key.data(), key.size()),
+             rocksdb::Slice(value.data(), value.size()));
+}
+
+void Rows::remove(std::string_view key) {
+  batch_.Delete(cf_, rocksdb::Slice(key.data(), key.size()));
+}
+
+void Rows::add_counter(std::string_view key, std::int64_t delta) {
+  std::int64_t v = 0;
+  if (auto cur = get(key); cur && cur->size() == 8) {
+    v = static_cast<std::int64_t>(events::read_u64_be(*cur));
+  }
+  v += delta;
+  if (v <= 0) {
+    remove(key);
+  } else {
+    put(key, events::u64_be(static_cast<std::uint64_t>(v)));
+  }
+}
+
+}  // namespace annals::projections

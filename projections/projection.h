@@ -1,0 +1,47 @@
+// Projection: one read model as a list of pure `apply` cases from events to row mutations
+// (ARCHITECTURE.md). No clock, no I/O beyond the rows handed in, no randomness: the live path and
+// every rebuild run the same code and produce byte-identical rows.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/store.h"
+
+namespace annals::projections {
+
+// The rows of one read-model generation (one column family) as a batch being built: reads see
+// the batch's own writes first, then the committed rows.
+class Rows {
+ public:
+  Rows(rocksdb::WriteBatchWithIndex& batch, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
+      : batch_(batch), db_(db), cf_(cf) {}
+
+  std::optional<std::string> get(std::string_view key) const;
+  void put(std::string_view key, std::string_view value);
+  void remove(std::string_view key);
+  // Adds delta to the unsigned 64-bit counter stored at key (absent = 0); removes it at 0.
+  void add_counter(std::string_view key, std::int64_t delta);
+
+ private:
+  rocksdb::WriteBatchWithIndex& batch_;
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  // The read model's name (API §16).
+  virtual std::string_view name() const = 0;
+  // Applies one event; events it does not project are ignored.
+  virtual void apply(const events::StoredEvent& e, Rows& rows) = 0;
+  // Key prefix of the rows counted as the read model's rows (the rest are indexes/counters).
+  virtual std::string_view row_prefix() const { return "r"; }
+};
+
+}  // namespace annals::projections

@@ -1,0 +1,234 @@
+#include "projections/projector.h"
+
+#include <chrono>
+
+#include "events/keys.h"
+#include "projections/lessons.h"
+
+namespace annals::projections {
+
+namespace {
+
+std::string family_name(std::string_view name, std::uint64_t generation) {
+  return "rm." + std::string(name) + ".g" + std::to_string(generation);
+}
+
+constexpr std::uint64_t kRebuildChunk = 4096;
+
+}  // namespace
+
+std::vector<std::unique_ptr<Projection>> all_projections() {
+  std::vector<std::unique_ptr<Projection>> v;
+  v.push_back(std::make_unique<LessonsProjection>());
+  return v;
+}
+
+Projector::Projector(events::EventStore& store,
+                     std::vector<std::unique_ptr<Projection>> projections)
+    : store_(store) {
+  for (auto& p : projections) models_.push_back(Model{std::move(p), 0, nullptr});
+}
+
+Projector::Model* Projector::find(std::string_view name) {
+  for (auto& m : models_) {
+    if (m.projection->name() == name) return &m;
+  }
+  return nullptr;
+}
+
+const Projector::Model* Projector::find(std::string_view name) const {
+  return const_cast<Projector*>(this)->find(name);
+}
+
+std::vector<std::string> Projector::names() const {
+  std::vector<std::string> v;
+  for (const auto& m : models_) v.emplace_back(m.projection->name());
+  return v;
+}
+
+void Projector::put_state(rocksdb::WriteBatchBase& batch, const std::string& name,
+                          std::uint64_t generation, std::uint64_t position) const {
+  batch.Put(meta_, name, events::u64_be(generation) + events::u64_be(position));
+}
+
+void Projector::open() {
+  meta_ = store_.column_family("projections");
+  const bool writable = !store_.read_only();
+  for (auto& m : models_) {
+    const std::string name(m.projection->name());
+    std::string state;
+    if (meta_ != nullptr &&
+        store_.db()->Get(rocksdb::ReadOptions(), meta_, name, &state).ok() && state.size() == 16) {
+      m.generation = events::read_u64_be(state);
+    } else if (writable) {
+      m.generation = 1;
+      rocksdb::WriteBatch b;
+      put_state(b, name, 1, 0);
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      store_.db()->Write(wo, &b);
+    }
+    m.cf = store_.column_family(family_name(name, m.generation));
+    if (!writable) continue;
+    // Families of generations that are not current are leftovers of interrupted rebuilds.
+    const std::string prefix = "rm." + name + ".g";
+    for (const auto& f : store_.column_family_names()) {
+      if (f.starts_with(prefix) && f != family_name(name, m.generation)) {
+        store_.drop_column_family(f);
+      }
+    }
+    catch_up(m);
+  }
+}
+
+void Projector::attach() {
+  store_.set_commit_hook([this](events::Transaction& tx,
+                                std::span<const events::StoredEvent> staged) {
+    apply_live(tx, staged);
+  });
+}
+
+std::uint64_t Projector::checkpoint(std::string_view name) const {
+  std::string state;
+  if (meta_ != nullptr &&
+      store_.db()->Get(rocksdb::ReadOptions(), meta_, std::string(name), &state).ok() &&
+      state.size() == 16) {
+    return events::read_u64_be(state, 8);
+  }
+  return 0;
+}
+
+rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
+  const Model* m = find(name);
+  return m ? m->cf : nullptr;
+}
+
+void Projector::apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged) {
+  for (auto& m : models_) {
+    Rows rows(tx.batch(), store_.db(), m.cf);
+    for (const auto& e : staged) m.projection->apply(e, rows);
+    put_state(tx.batch(), std::string(m.projection->name()), m.generation, tx.head());
+  }
+}
+
+void Projector::catch_up(Model& m) {
+  std::uint64_t from = checkpoint(m.projection->name()) + 1;
+  const std::uint64_t head = store_.head();
+  while (from <= head) {
+    const std::uint64_t to = std::min(head, from + kRebuildChunk - 1);
+    rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
+    Rows rows(batch, store_.db(), m.cf);
+    store_.read_range(from, to, [&](const events::StoredEvent& e) {
+      m.projection->apply(e, rows);
+      return true;
+    });
+    put_state(batch, std::string(m.projection->name()), m.generation, to);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    store_.db()->Write(wo, batch.GetWriteBatch());
+    from = to + 1;
+  }
+}
+
+ReadModelStatus digest_family(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                              std::string_view row_prefix, const rocksdb::Snapshot* snapshot) {
+  ReadModelStatus st;
+  events::Sha256 sha;
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  ro.readahead_size = 2u << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, cf));
+  std::string len;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const auto k = it->key().ToStringView();
+    const auto v = it->value().ToStringView();
+    len = events::u64_be(k.size()) + events::u64_be(v.size());
+    sha.update(len).update(k).update(v);
+    if (k.starts_with(row_prefix)) ++st.rows;
+  }
+  st.digest = events::to_hex(sha.finish());
+  return st;
+}
+
+std::optional<ReadModelStatus> Projector::status(std::string_view name) const {
+  const Model* m = find(name);
+  if (m == nullptr || m->cf == nullptr) return std::nullopt;
+  // The checkpoint and the rows are read at one snapshot.
+  const rocksdb::Snapshot* snap = store_.db()->GetSnapshot();
+  ReadModelStatus st = digest_family(store_.db(), m->cf, m->projection->row_prefix(), snap);
+  std::string state;
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap;
+  if (store_.db()->Get(ro, meta_, std::string(name), &state).ok() && state.size() == 16) {
+    st.position = events::read_u64_be(state, 8);
+  }
+  store_.db()->ReleaseSnapshot(snap);
+  st.name = std::string(name);
+  st.generation = m->generation;
+  return st;
+}
+
+RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t until,
+                                 const std::function<void(const RebuildProgress&)>& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  if (names.empty()) names = this->names();
+  const std::uint64_t head = store_.head();
+  if (until == 0 || until > head) until = head;
+
+  struct Target {
+    Model* model;
+    std::uint64_t generation;
+    rocksdb::ColumnFamilyHandle* cf;
+  };
+  std::vector<Target> targets;
+  for (const auto& n : names) {
+    Model* m = find(n);
+    if (m == nullptr) continue;
+    const std::uint64_t gen = m->generation + 1;
+    const std::string fam = family_name(n, gen);
+    store_.drop_column_family(fam);  // a leftover of an interrupted rebuild
+    targets.push_back({m, gen, store_.column_family(fam)});
+  }
+
+  RebuildResult result;
+  result.until = until;
+  rocksdb::WriteOptions unsynced;
+  unsynced.disableWAL = true;  // the new generation is flushed before it is swapped in
+  std::uint64_t from = 1;
+  while (from <= until) {
+    const std::uint64_t to = std::min(until, from + kRebuildChunk - 1);
+    rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
+    std::vector<Rows> rows;
+    for (auto& t : targets) rows.emplace_back(batch, store_.db(), t.cf);
+    store_.read_range(from, to, [&](const events::StoredEvent& e) {
+      for (std::size_t i = 0; i < targets.size(); ++i) targets[i].model->projection->apply(e, rows[i]);
+      ++result.events;
+      return true;
+    });
+    store_.db()->Write(unsynced, batch.GetWriteBatch());
+    from = to + 1;
+    if (progress) progress({to, until});
+  }
+  for (auto& t : targets) store_.db()->Flush(rocksdb::FlushOptions(), t.cf);
+
+  // The swap: one synced write points every rebuilt read model at its new generation.
+  rocksdb::WriteBatch swap;
+  for (auto& t : targets) put_state(swap, std::string(t.model->projection->name()), t.generation, until);
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  store_.db()->Write(synced, &swap);
+  for (auto& t : targets) {
+    const std::string name(t.model->projection->name());
+    store_.drop_column_family(family_name(name, t.model->generation));
+    t.model->generation = t.generation;
+    t.model->cf = t.cf;
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (auto& t : targets) {
+    if (auto st = status(t.model->projection->name())) result.read_models.push_back(*st);
+  }
+  return result;
+}
+
+}  // namespace annals::projections

@@ -1,0 +1,121 @@
+// App: the annalsd application behind the HTTP listener — the route table, the order of checks
+// of API §1.6 (route, auth, limits, syntax, idempotency replay, validation, switches, existence,
+// If-Match, domain), and the handlers. It owns the store, the projector and the command bus.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/command_bus.h"
+#include "commands/lessons.h"
+#include "domain/config.h"
+#include "events/store.h"
+#include "projections/projector.h"
+#include "server/http_types.h"
+#include "server/metrics.h"
+#include "server/position_waiter.h"
+
+namespace annals::server {
+
+class App;
+
+// One request on its way through the checks; shared so that asynchronous replies keep it alive.
+struct Call {
+  HttpRequest req;
+  Respond respond;
+  std::string route;  // the matched pattern, for metrics
+  std::map<std::string, std::string> params;  // path parameters
+  std::map<std::string, std::string> query;
+  std::string actor;
+  Role role = Role::kReader;
+  std::string request_id;
+  std::chrono::steady_clock::time_point started;
+  nlohmann::json body;  // parsed JSON body (object) for routes with a body
+};
+using CallPtr = std::shared_ptr<Call>;
+
+struct Route {
+  std::string method;
+  std::string pattern;
+  std::optional<Role> role;  // nullopt: no token needed
+  std::vector<std::string> query;  // allowed query parameters
+  enum class Body { kNone, kJson } body = Body::kNone;
+  std::function<void(App&, const CallPtr&)> handler;
+};
+
+class App {
+ public:
+  // Opens the store and read models; throws std::runtime_error with a message on failure.
+  App(Config config, std::function<Micros()> clock = {});
+  ~App();
+
+  // Full request handling; `respond` may be called on another thread.
+  void handle(HttpRequest req, Respond respond);
+  // Checks that decide before the body is read (route, method, auth); used when the declared
+  // body is over the limit.
+  std::optional<HttpResponse> precheck(const HttpRequest& head);
+  // Stops accepting writes, finishes queued commits.
+  void shutdown();
+
+  const Config& config() const { return config_; }
+  events::EventStore& store() { return *store_; }
+  projections::Projector& projector() { return *projector_; }
+  commands::CommandBus& bus() { return *bus_; }
+  commands::LessonCommands& lessons() { return *lessons_; }
+  Metrics& metrics() { return metrics_; }
+  Micros now() const;
+
+  // --- helpers for handlers ---
+  void reply(const CallPtr& c, HttpResponse r);
+  void reply_json(const CallPtr& c, int status, std::string body,
+                  std::optional<std::uint64_t> position = {});
+  void reply_problem(const CallPtr& c, const Problem& p);
+  void reply_command(const CallPtr& c, const commands::Reply& r);
+  commands::CommandContext command_context(const CallPtr& c) const;
+  // Waits (without blocking an I/O thread) for min_position, then runs `then`.
+  void after_min_position(const CallPtr& c, std::function<void()> then);
+
+ private:
+  void register_routes();
+  void dispatch(const CallPtr& c, const Route& route);
+  const Route* match(const std::string& method, const std::string& path,
+                     std::map<std::string, std::string>& params, std::string& allow) const;
+  std::optional<Problem> authenticate(const HttpRequest& req, const Route& route,
+                                      std::string& actor, Role& role) const;
+
+  Config config_;
+  std::function<Micros()> clock_;
+  std::unique_ptr<events::EventStore> store_;
+  std::unique_ptr<projections::Projector> projector_;
+  std::unique_ptr<commands::CommandBus> bus_;
+  std::unique_ptr<commands::LessonCommands> lessons_;
+  std::unique_ptr<PositionWaiter> waiter_;
+  Metrics metrics_;
+  std::vector<Route> routes_;
+};
+
+// Route registration, one file per area.
+void add_lesson_routes(std::vector<Route>& routes);
+void add_audit_routes(std::vector<Route>& routes);
+void add_system_routes(std::vector<Route>& routes);
+
+// Shared query helpers (400 for syntax, 422 for range) — nullopt when absent.
+std::expected<std::optional<std::int64_t>, Problem> query_int(const Call& c,
+                                                              const std::string& name,
+                                                              std::int64_t min, std::int64_t max);
+std::expected<std::optional<Micros>, Problem> query_instant(const Call& c,
+                                                            const std::string& name);
+const std::string* query_string(const Call& c, const std::string& name);
+
+// {"<plural>": [...], "count": n, "next_offset"?} from pre-rendered JSON items.
+std::string render_page(const std::string& plural, const std::vector<std::string>& items,
+                        std::int64_t limit, std::int64_t offset);
+
+}  // namespace annals::server

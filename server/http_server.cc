@@ -1,0 +1,237 @@
+#include "server/http_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <thread>
+#include <vector>
+
+namespace annals::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, App& app) : stream_(std::move(socket)), app_(app) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::wait, shared_from_this()));
+  }
+
+ private:
+  const Config& cfg() const { return app_.config(); }
+
+  // Idle phase: wait for the first bytes of the next request under the keep-alive timeout.
+  void wait() {
+    if (buffer_.size() > 0) return read_header();
+    stream_.expires_after(std::chrono::seconds(cfg().http_keepalive_timeout_seconds));
+    stream_.async_read_some(buffer_.prepare(8192),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->close();
+                              self->buffer_.commit(n);
+                              self->read_header();
+                            });
+  }
+
+  void read_header() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(cfg().http_max_header_bytes));
+    parser_->body_limit(static_cast<std::uint64_t>(cfg().http_max_body_bytes));
+    stream_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  HttpRequest head_of(const http::request<http::string_body>& m) const {
+    HttpRequest r;
+    r.method = std::string(m.method_string());
+    r.target = std::string(m.target());
+    for (const auto& f : m) {
+      std::string name(f.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+      auto [it, inserted] = r.headers.emplace(name, std::string(f.value()));
+      if (!inserted) it->second += ", " + std::string(f.value());
+    }
+    return r;
+  }
+
+  bool fail_read(beast::error_code ec) {
+    if (ec == http::error::header_limit) {
+      send_problem(ProblemKind::kHeaderTooLarge, "The request head is too large.");
+    } else if (ec == http::error::body_limit) {
+      send_problem(ProblemKind::kPayloadTooLarge, "The request body is too large.");
+    } else if (ec == beast::error::timeout) {
+      send_problem(ProblemKind::kRequestTimeout, "The request was not received in time.");
+    } else if (ec == http::error::end_of_stream || ec == net::error::eof ||
+               ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      close();
+    } else {
+      send_problem(ProblemKind::kBadRequest, "Malformed HTTP request: " + ec.message());
+    }
+    return true;
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec) {
+      fail_read(ec);
+      return;
+    }
+    const auto& m = parser_->get();
+    const auto length = parser_->content_length();
+    if (length && *length > static_cast<std::uint64_t>(cfg().http_max_body_bytes)) {
+      // Route and auth problems come before the body limit (API §1.6).
+      auto early = app_.precheck(head_of(m));
+      if (early) {
+        early->close = true;
+        return write(std::move(*early));
+      }
+      return send_problem(ProblemKind::kPayloadTooLarge, "The request body is too large.");
+    }
+    if (beast::iequals(m[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
+      return net::async_write(stream_, net::buffer(*cont),
+                              [self = shared_from_this(), cont](beast::error_code e, std::size_t) {
+                                if (e) return self->close();
+                                self->read_body();
+                              });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec) {
+      fail_read(ec);
+      return;
+    }
+    stream_.expires_never();
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    HttpRequest req = head_of(msg);
+    req.body = std::move(msg.body());
+    app_.handle(std::move(req), [self = shared_from_this()](HttpResponse r) {
+      net::post(self->stream_.get_executor(),
+                [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+    });
+  }
+
+  void send_problem(ProblemKind kind, const std::string& detail) {
+    HttpResponse r;
+    r.status = problem_status(kind);
+    r.content_type = "application/problem+json";
+    r.body = std::string(R"({"type":"urn:annals:problem:)") + problem_type(kind) +
+             R"(","title":")" + problem_title(kind) + R"(","status":)" +
+             std::to_string(problem_status(kind)) + R"(,"detail":")" + detail +
+             R"(","errors":[]})";
+    r.close = true;
+    write(std::move(r));
+  }
+
+  void write(HttpResponse r) {
+    auto res = std::make_shared<http::response<http::string_body>>();
+    res->version(version_);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res->insert(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_ && !r.close);
+    res->prepare_payload();
+    const bool close_after = !res->keep_alive();
+    stream_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, close_after](beast::error_code ec,
+                                                                    std::size_t) {
+                        if (ec || close_after) return self->close();
+                        self->keep_alive_ = true;
+                        self->wait();
+                      });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  App& app_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  explicit Impl(App& a) : app(a), acceptor(net::make_strand(ioc)) {}
+
+  void accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+      if (ec) {
+        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+        spdlog::warn("accept failed: {}", ec.message());
+      } else {
+        s.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(s), app)->start();
+      }
+      accept();
+    });
+  }
+
+  App& app;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+};
+
+HttpServer::HttpServer(App& app) : impl_(std::make_unique<Impl>(app)) {}
+HttpServer::~HttpServer() = default;
+
+unsigned short HttpServer::bind(const std::string& host, unsigned short port) {
+  net::ip::address address;
+  if (host == "localhost") {
+    address = net::ip::make_address("127.0.0.1");
+  } else {
+    address = net::ip::make_address(host);
+  }
+  tcp::endpoint ep(address, port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol());
+  a.set_option(net::socket_base::reuse_address(true));
+  a.bind(ep);
+  a.listen(net::socket_base::max_listen_connections);
+  return a.local_endpoint().port();
+}
+
+void HttpServer::run(int threads) {
+  impl_->accept();
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : pool) t.join();
+}
+
+void HttpServer::stop() {
+  net::post(impl_->acceptor.get_executor(), [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  // Every queued command has been committed and replied to by now (the App drained the writer);
+  // give the I/O threads a moment to write those replies, then stop.
+  auto timer = std::make_shared<net::steady_timer>(impl_->ioc, std::chrono::milliseconds(300));
+  timer->async_wait([this, timer](beast::error_code) { impl_->ioc.stop(); });
+}
+
+}  // namespace annals::server
