@@ -51,7 +51,7 @@ void Projector::put_state(rocksdb::WriteBatchBase& batch, const std::string& nam
   batch.Put(meta_, name, events::u64_be(generation) + events::u64_be(position));
 }
 
-void Projector::open() {
+void Projector::open(bool catch_up) {
   meta_ = store_.column_family("projections");
   const bool writable = !store_.read_only();
   for (auto& m : models_) {
@@ -77,7 +77,7 @@ void Projector::open() {
         store_.drop_column_family(f);
       }
     }
-    catch_up(m);
+    if (catch_up) this->catch_up(m);
   }
 }
 

@@ -48,7 +48,7 @@ class Projector {
 
   // Resolves each read model's current generation (creating generation 1 when new) and, unless
   // the store is read-only, catches up from its checkpoint to the head. Call before serving.
-  void open();
+  void open(bool catch_up = true);
   // Installs the live commit hook on the store.
   void attach();
 
