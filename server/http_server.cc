@@ -43,7 +43,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_header() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(cfg().http_max_header_bytes));
-    parser_->body_limit(static_cast<std::uint64_t>(cfg().http_max_body_bytes));
+    // The body limit is applied once the head is in, so that route and auth answers come first.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     stream_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
@@ -106,6 +107,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void read_body() {
+    parser_->body_limit(static_cast<std::uint64_t>(cfg().http_max_body_bytes));
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, shared_from_this()));
   }
@@ -153,10 +155,30 @@ class Session : public std::enable_shared_from_this<Session> {
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, close_after](beast::error_code ec,
                                                                     std::size_t) {
-                        if (ec || close_after) return self->close();
+                        if (ec) return self->close();
+                        if (close_after) return self->drain_and_close();
                         self->keep_alive_ = true;
                         self->wait();
                       });
+  }
+
+  // After an error reply on a connection whose request was not read in full: stop sending, then
+  // discard what the client still sends for a moment, so that closing does not reset the
+  // connection before the client has read the reply.
+  void drain_and_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain_.resize(65536);
+    discard();
+  }
+
+  void discard() {
+    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this()](beast::error_code ec,
+                                                                            std::size_t) {
+      if (ec) return self->close();
+      self->discard();
+    });
   }
 
   void close() {
@@ -169,6 +191,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   App& app_;
+  std::vector<char> drain_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };
