@@ -409,6 +409,7 @@ std::expected<LoadedConfig, std::string> load_config(const ConfigSources& source
 
 std::string describe_config(const Config& c) {
   YAML::Emitter y;
+  y.SetDoublePrecision(15);
   y << YAML::BeginMap;
   for (const auto& k : knobs()) {
     y << YAML::Key << k.name << YAML::Value;

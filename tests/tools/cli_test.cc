@@ -1,0 +1,141 @@
+// The annals tool against real stores (API §18.2, SPEC §10.18 EA-02, EA-09).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "events/keys.h"
+#include "events/store.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace annals::testing {
+namespace {
+
+using nlohmann::json;
+
+// Starts a tokenless loopback annalsd on `data` and records `n` lessons (one updated).
+json populate(const std::string& data, int n) {
+  ServerProcess server(ANNALSD_PATH, {"--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn"});
+  HttpClient c(server.port());
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(c.post("/lessons", R"({"lesson_type":"t)" + std::to_string(i % 3) + R"("})").status, 201);
+  }
+  EXPECT_EQ(c.post("/lessons/1", R"({"status":"closed"})").status, 200);
+  auto projections = json::parse(c.get("/admin/projections").body);
+  EXPECT_EQ(server.stop(), 0);
+  return projections;
+}
+
+TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
+  TempDir dir;
+  const auto data = dir.sub("data");
+  const auto live = populate(data, 30);
+  const std::string live_digest = live["projections"][0]["digest"];
+  // EA-09: offline rebuild with the server stopped.
+  auto rebuild = run_command(ANNALS_PATH, {"rebuild", "--data", data});
+  ASSERT_EQ(rebuild.exit_code, 0) << rebuild.err;
+  EXPECT_NE(rebuild.out.find("events/s"), std::string::npos);
+  EXPECT_NE(rebuild.out.find("lessons"), std::string::npos);
+  EXPECT_NE(rebuild.out.find("generation 2"), std::string::npos);
+  EXPECT_NE(rebuild.out.find("digest " + live_digest), std::string::npos) << rebuild.out;
+  // Time travel: rebuild to position 10, then a server catches the read model up again.
+  auto early = run_command(ANNALS_PATH, {"rebuild", "--data", data, "--until", "10"});
+  ASSERT_EQ(early.exit_code, 0);
+  EXPECT_NE(early.out.find("rows 10 "), std::string::npos) << early.out;
+  {
+    ServerProcess server(ANNALSD_PATH, {"--data", data, "--listen", "127.0.0.1:0"});
+    HttpClient c(server.port());
+    auto now = json::parse(c.get("/admin/projections/lessons").body);
+    EXPECT_EQ(now["digest"], live_digest);
+    EXPECT_EQ(now["generation"], 3);
+    // While a server holds the directory: rebuild refuses (exit 3); reads still work.
+    auto refused = run_command(ANNALS_PATH, {"rebuild", "--data", data});
+    EXPECT_EQ(refused.exit_code, 3);
+    EXPECT_NE(refused.err.find("held by another process"), std::string::npos);
+    auto digest = run_command(ANNALS_PATH, {"digest", "--data", data});
+    EXPECT_EQ(digest.exit_code, 0);
+    EXPECT_EQ(json::parse(digest.out), json::parse(c.get("/audit/digest").body));
+  }
+  EXPECT_EQ(run_command(ANNALS_PATH, {"rebuild", "--data", data, "--projection", "nope"}).exit_code, 2);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"rebuild"}).exit_code, 2);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"digest", "--data", dir.sub("missing")}).exit_code, 3);
+}
+
+TEST(Cli, ReplayFiltersAndFormats) {
+  TempDir dir;
+  const auto data = dir.sub("data");
+  populate(data, 5);
+  auto all = run_command(ANNALS_PATH, {"replay", "--data", data});
+  ASSERT_EQ(all.exit_code, 0);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 6);
+  auto first = json::parse(all.out.substr(0, all.out.find('\n')));
+  EXPECT_EQ(first["position"], 1);
+  EXPECT_EQ(first["type"], "LessonRecorded");
+  auto updates = run_command(ANNALS_PATH, {"replay", "--data", data, "--type", "LessonUpdated"});
+  EXPECT_EQ(std::count(updates.out.begin(), updates.out.end(), '\n'), 1);
+  auto stream = run_command(ANNALS_PATH, {"replay", "--data", data, "--stream", "lesson-1"});
+  EXPECT_EQ(std::count(stream.out.begin(), stream.out.end(), '\n'), 2);
+  auto window = run_command(ANNALS_PATH, {"replay", "--data", data, "--from", "2", "--to", "4", "--limit", "2"});
+  EXPECT_EQ(std::count(window.out.begin(), window.out.end(), '\n'), 2);
+  auto pretty = run_command(ANNALS_PATH, {"replay", "--data", data, "--to", "1", "--format", "pretty"});
+  EXPECT_NE(pretty.out.find("\n  \"position\": 1"), std::string::npos);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"replay", "--data", data, "--format", "xml"}).exit_code, 2);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"replay", "--data", data, "--since", "x"}).exit_code, 2);
+}
+
+TEST(Cli, VerifyFindsATamperedEvent) {
+  TempDir dir;
+  const auto data = dir.sub("data");
+  populate(data, 3);
+  auto ok = run_command(ANNALS_PATH, {"verify", "--data", data});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  std::istringstream line(ok.out);
+  std::string word, hash;
+  std::uint64_t pos = 0;
+  line >> word >> pos >> hash;
+  EXPECT_EQ(word, "ok");
+  EXPECT_EQ(pos, 4u);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "4", "--expect", hash}).exit_code, 0);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "3", "--expect", hash}).exit_code, 1);
+  // EA-02: alter one byte of event 2 offline (test-only access to the log family).
+  {
+    events::StoreOptions o;
+    o.dir = data;
+    auto store = events::EventStore::open(o);
+    ASSERT_TRUE(store);
+    auto* log = (*store)->column_family("log");
+    std::string value;
+    ASSERT_TRUE((*store)->db()->Get(rocksdb::ReadOptions(), log, events::u64_be(2), &value).ok());
+    value[value.size() / 2] ^= 0x20;
+    ASSERT_TRUE((*store)->db()->Put(rocksdb::WriteOptions(), log, events::u64_be(2), value).ok());
+  }
+  auto bad = run_command(ANNALS_PATH, {"verify", "--data", data});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(bad.out.starts_with("bad 2 ")) << bad.out;
+  ServerProcess server(ANNALSD_PATH, {"--data", data, "--listen", "127.0.0.1:0"});
+  HttpClient c(server.port());
+  auto verify = json::parse(c.get("/audit/verify").body);
+  EXPECT_EQ(verify["ok"], false);
+  EXPECT_EQ(verify["first_bad_position"], 2);
+}
+
+TEST(Cli, StatsAndUsage) {
+  TempDir dir;
+  const auto data = dir.sub("data");
+  populate(data, 4);
+  auto stats = run_command(ANNALS_PATH, {"stats", "--data", data});
+  ASSERT_EQ(stats.exit_code, 0);
+  EXPECT_NE(stats.out.find("head 5"), std::string::npos);
+  EXPECT_NE(stats.out.find("type LessonRecorded 4"), std::string::npos);
+  EXPECT_NE(stats.out.find("category lesson 5"), std::string::npos);
+  EXPECT_NE(stats.out.find("projection lessons generation 1 checkpoint 5 rows 4"), std::string::npos);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"--version"}).exit_code, 0);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"verify", "--data", data, "--bogus", "1"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace annals::testing
