@@ -1,7 +1,5 @@
 // The reference point of every HTTP benchmark: a minimal Boost.Beast keep-alive server answering
 // each request with a constant 60-byte JSON body. Usage: minimal_server PORT [THREADS]
-#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -29,18 +27,20 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     req_ = {};
-    http::async_read(stream_, buffer_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec) return;
-      auto res = std::make_shared<http::response<http::string_body>>(http::status::ok, self->req_.version());
-      res->set(http::field::content_type, "application/json");
-      res->keep_alive(self->req_.keep_alive());
-      res->body() = kBody;
-      res->prepare_payload();
-      http::async_write(self->stream_, *res, [self, res](beast::error_code ec2, std::size_t) {
-        if (ec2 || !res->keep_alive()) return;
-        self->read();
-      });
-    });
+    http::async_read(
+        stream_, buffer_, req_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return;
+          auto res = std::make_shared<http::response<http::string_body>>(http::status::ok,
+                                                                         self->req_.version());
+          res->set(http::field::content_type, "application/json");
+          res->keep_alive(self->req_.keep_alive());
+          res->body() = kBody;
+          res->prepare_payload();
+          http::async_write(self->stream_, *res, [self, res](beast::error_code ec2, std::size_t) {
+            if (ec2 || !res->keep_alive()) return;
+            self->read();
+          });
+        });
   }
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto port = static_cast<unsigned short>(std::stoi(argv[1]));
-  const int threads = argc > 2 ? std::stoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads =
+      argc > 2 ? std::stoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
   net::io_context ioc;
   tcp::acceptor a(net::make_strand(ioc), {net::ip::make_address("127.0.0.1"), port});
   accept(a, ioc);

@@ -96,8 +96,8 @@ Reply LessonCommands::decide_record(events::Transaction& tx, lesson::Fields fiel
   if (auto v = tx.get(state_, kNextIdKey); v && v->size() == 8) {
     next_id = static_cast<std::int64_t>(events::read_u64_be(*v));
   }
-  auto decided =
-      lesson::decide_record(std::move(fields), prior, next_id, tx.now(), config_.lessons_dedup_window_s);
+  auto decided = lesson::decide_record(std::move(fields), prior, next_id, tx.now(),
+                                       config_.lessons_dedup_window_s);
   if (!decided) return Reply::error(decided.error());
 
   if (auto* dup = std::get_if<lesson::Deduplicated>(&*decided)) {
@@ -113,9 +113,9 @@ Reply LessonCommands::decide_record(events::Transaction& tx, lesson::Fields fiel
   const auto lesson_state = lesson::from_recorded(recorded, tx.now());
   const bool is_auto = recorded.fields.source == "auto";
   const std::vector<events::NewEvent> evs{events::encode(recorded)};
-  auto appended = tx.append(lesson::stream_name(recorded.lesson_id),
-                            events::ExpectedVersion::no_stream(), evs,
-                            {ctx.actor, ctx.correlation_id, std::nullopt});
+  auto appended =
+      tx.append(lesson::stream_name(recorded.lesson_id), events::ExpectedVersion::no_stream(), evs,
+                {ctx.actor, ctx.correlation_id, std::nullopt});
   if (!appended) return Reply::error(appended.error());
   tx.put(state_, kNextIdKey, events::u64_be(static_cast<std::uint64_t>(recorded.lesson_id + 1)));
   if (is_auto) {
@@ -136,8 +136,7 @@ void LessonCommands::record(lesson::Fields fields, CommandContext ctx,
                             std::function<void(Reply)> done) {
   auto shared = std::make_shared<lesson::Fields>(std::move(fields));
   bus_.execute(
-      ctx,
-      [this, shared, ctx](events::Transaction& tx) { return decide_record(tx, *shared, ctx); },
+      ctx, [this, shared, ctx](events::Transaction& tx) { return decide_record(tx, *shared, ctx); },
       std::move(done));
 }
 
@@ -153,18 +152,18 @@ void LessonCommands::update(std::int64_t id, std::vector<lesson::Change> changes
                                             "Lesson " + std::to_string(id) + " not found."));
         }
         if (ctx.if_match && *ctx.if_match != f.version) {
-          return Reply::error(Problem::make(
-              ProblemKind::kPreconditionFailed,
-              "If-Match \"" + std::to_string(*ctx.if_match) + "\" does not match the current version \"" +
-                  std::to_string(f.version) + "\"."));
+          return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
+                                            "If-Match \"" + std::to_string(*ctx.if_match) +
+                                                "\" does not match the current version \"" +
+                                                std::to_string(f.version) + "\"."));
         }
         auto decided = lesson::decide_update(*shared, f.lesson);
         if (!decided) return Reply::error(decided.error());
         lesson::evolve(*f.lesson, *decided, tx.now());
         const std::vector<events::NewEvent> evs{events::encode(*decided)};
-        auto appended = tx.append(lesson::stream_name(id), events::ExpectedVersion::exact(f.version),
-                                  evs,
-                                  {ctx.actor, ctx.correlation_id, std::nullopt});
+        auto appended =
+            tx.append(lesson::stream_name(id), events::ExpectedVersion::exact(f.version), evs,
+                      {ctx.actor, ctx.correlation_id, std::nullopt});
         if (!appended) return Reply::error(appended.error());
         Reply r;
         r.status = 200;

@@ -15,8 +15,7 @@ namespace annals::commands {
 
 // Body parsing (types, required and unknown fields); the domain validates values.
 std::expected<lesson::Fields, Problem> parse_record_lesson(const nlohmann::json& body);
-std::expected<std::vector<lesson::Change>, Problem> parse_update_lesson(
-    const nlohmann::json& body);
+std::expected<std::vector<lesson::Change>, Problem> parse_update_lesson(const nlohmann::json& body);
 
 class LessonCommands {
  public:

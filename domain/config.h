@@ -45,8 +45,8 @@ struct Config {
   double auto_draft_fixture_pass_rate = 0.80;
   double auto_draft_estimated_cost_usd = 0.50;
   std::vector<std::string> candidate_excluded_task_types = {
-      "skill_evolution",       "skill_auto_draft",     "skill_equivalence_judge",
-      "external_llm_call",     "escalation_lifecycle", "tool_gap_lifecycle"};
+      "skill_evolution",   "skill_auto_draft",     "skill_equivalence_judge",
+      "external_llm_call", "escalation_lifecycle", "tool_gap_lifecycle"};
   std::int64_t evolution_min_divergence_cases = 15;
   std::int64_t evolution_max_divergence_cases = 30;
   double evolution_targeted_case_pass_rate = 0.80;
@@ -61,9 +61,8 @@ struct Config {
   std::string nightly_timezone = "UTC";
   double daily_pause_threshold_usd = 20.0;
   double monthly_budget_usd = 100.0;
-  std::vector<std::string> budget_excluded_task_types = {"external_llm_call",
-                                                         "escalation_lifecycle",
-                                                         "tool_gap_lifecycle"};
+  std::vector<std::string> budget_excluded_task_types = {
+      "external_llm_call", "escalation_lifecycle", "tool_gap_lifecycle"};
   // Automations
   bool automations_enabled = true;
   std::int64_t automation_poll_interval_seconds = 15;

@@ -19,12 +19,12 @@ struct Rule {
 
 // SPEC §4.1; updatable per §4.4.
 constexpr std::array kRules = {
-    Rule{"lesson_type", Kind::kSlug, 64, false}, Rule{"work_item_id", Kind::kText, 200, false},
-    Rule{"task_id", Kind::kText, 200, false},    Rule{"stage", Kind::kText, 100, false},
-    Rule{"agent", Kind::kText, 100, false},      Rule{"repo", Kind::kText, 200, false},
+    Rule{"lesson_type", Kind::kSlug, 64, false},  Rule{"work_item_id", Kind::kText, 200, false},
+    Rule{"task_id", Kind::kText, 200, false},     Rule{"stage", Kind::kText, 100, false},
+    Rule{"agent", Kind::kText, 100, false},       Rule{"repo", Kind::kText, 200, false},
     Rule{"root_cause", Kind::kText, 10000, true}, Rule{"suggestion", Kind::kText, 10000, true},
-    Rule{"status", Kind::kSlug, 64, true},       Rule{"related_task", Kind::kText, 200, true},
-    Rule{"attribution", Kind::kSlug, 64, true},  Rule{"target_repo", Kind::kText, 200, true},
+    Rule{"status", Kind::kSlug, 64, true},        Rule{"related_task", Kind::kText, 200, true},
+    Rule{"attribution", Kind::kSlug, 64, true},   Rule{"target_repo", Kind::kText, 200, true},
     Rule{"target_domain", Kind::kSlug, 64, true},
 };
 

@@ -45,10 +45,12 @@ struct Problem {
   std::string detail;
   std::vector<FieldError> errors;
 
-  static Problem make(ProblemKind kind, std::string detail) { return {kind, std::move(detail), {}}; }
+  static Problem make(ProblemKind kind, std::string detail) {
+    return {kind, std::move(detail), {}};
+  }
   static Problem validation(std::vector<FieldError> errors) {
-    std::string detail = errors.empty() ? "Validation failed." : errors.front().field + ": " +
-                                                                     errors.front().message;
+    std::string detail = errors.empty() ? "Validation failed."
+                                        : errors.front().field + ": " + errors.front().message;
     return {ProblemKind::kValidation, std::move(detail), std::move(errors)};
   }
 };

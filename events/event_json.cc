@@ -45,9 +45,8 @@ class SchemaIndex {
     return it == by_name_.end() ? nullptr : &it->second;
   }
   const ObjectInfo& object_at(int index) const {
-    return by_name_.at(schema_->objects()->Get(static_cast<flatbuffers::uoffset_t>(index))
-                           ->name()
-                           ->str());
+    return by_name_.at(
+        schema_->objects()->Get(static_cast<flatbuffers::uoffset_t>(index))->name()->str());
   }
 
  private:
@@ -163,8 +162,7 @@ void render_table(const flatbuffers::Table& t, const ObjectInfo& info, JsonWrite
 void render_event_data(const StoredEvent& e, JsonWriter& w) {
   const fb::Event& ev = e.event();
   const auto* payload = static_cast<const flatbuffers::Table*>(ev.payload());
-  const auto* info =
-      schema_index().object(std::string("annals.fb.") + std::string(e.type_name()));
+  const auto* info = schema_index().object(std::string("annals.fb.") + std::string(e.type_name()));
   if (payload == nullptr || info == nullptr) {
     w.begin_object().end_object();
     return;

@@ -4,8 +4,7 @@
 
 namespace annals::events {
 
-void Histogram::render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   const std::string sep = labels.empty() ? "" : ",";
   std::uint64_t cumulative = 0;
   char buf[64];
@@ -16,8 +15,8 @@ void Histogram::render(std::string& out, const std::string& name,
     } else {
       std::snprintf(buf, sizeof buf, "+Inf");
     }
-    out += name + "_bucket{" + labels + sep + "le=\"" + buf + "\"} " +
-           std::to_string(cumulative) + "\n";
+    out += name + "_bucket{" + labels + sep + "le=\"" + buf + "\"} " + std::to_string(cumulative) +
+           "\n";
   }
   const std::string lbl = labels.empty() ? "" : "{" + labels + "}";
   std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(sum_micro_.load()) / 1e6);

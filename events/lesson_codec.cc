@@ -39,8 +39,8 @@ NewEvent encode(lesson::Recorded e) {
             auto detail = opt_string(b, f.detail);
             return fb::CreateLessonRecorded(b, e.lesson_id, lesson_type, work_item_id, task_id,
                                             stage, agent, repo, root_cause, suggestion, status,
-                                            related_task, attribution, target_repo,
-                                            target_domain, source, detail)
+                                            related_task, attribution, target_repo, target_domain,
+                                            source, detail)
                 .Union();
           }};
 }

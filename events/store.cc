@@ -204,8 +204,8 @@ std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOption
   std::unique_ptr<EventStore> store(new EventStore(std::move(options)));
   const auto& o = store->options_;
   if (o.read_only && !std::filesystem::exists(o.dir + "/CURRENT")) {
-    return std::unexpected(Problem::make(ProblemKind::kUnavailable,
-                                         "no annals store at '" + o.dir + "'"));
+    return std::unexpected(
+        Problem::make(ProblemKind::kUnavailable, "no annals store at '" + o.dir + "'"));
   }
   if (!o.read_only) std::filesystem::create_directories(o.dir);
 
@@ -316,9 +316,9 @@ std::uint64_t EventStore::stream_version(std::string_view stream) const {
   return 0;
 }
 
-void EventStore::read_stream(
-    std::string_view stream, std::uint64_t from_version,
-    const std::function<bool(std::uint64_t, const StoredEvent&)>& fn, bool backward) const {
+void EventStore::read_stream(std::string_view stream, std::uint64_t from_version,
+                             const std::function<bool(std::uint64_t, const StoredEvent&)>& fn,
+                             bool backward) const {
   std::string prefix(stream);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), stream_index_cf_));
@@ -337,7 +337,7 @@ void EventStore::read_stream(
 }
 
 std::optional<std::string> EventStore::idempotency_record(std::string_view scope,
-                                                         std::string_view key) const {
+                                                          std::string_view key) const {
   std::string value;
   if (db_->Get(rocksdb::ReadOptions(), idempotency_cf_, idempotency_key(scope, key), &value).ok()) {
     return value;
@@ -372,33 +372,33 @@ std::expected<AppendResult, Problem> EventStore::append(std::string_view stream,
   std::promise<std::expected<AppendResult, Problem>> promise;
   auto future = promise.get_future();
   auto result = std::make_shared<std::expected<AppendResult, Problem>>();
-  submit(WriteJob{
-      [&, result](Transaction& tx) {
-        if (idem_key) {
-          if (auto stored = tx.idempotency_record("append", *idem_key)) {
-            if (stored->size() == 24) {
-              *result = AppendResult{read_u64_be(*stored), read_u64_be(*stored, 8),
-                                     read_u64_be(*stored, 16)};
-              return true;
-            }
-          }
-        }
-        *result = tx.append(stream, expected, events, envelope);
-        if (!*result) return false;
-        if (idem_key) {
-          std::string rec = u64_be((*result)->first_position) +
-                            u64_be((*result)->last_position) + u64_be((*result)->stream_version);
-          tx.put_idempotency_record("append", *idem_key, rec);
-        }
-        return true;
-      },
-      [&, result](const std::optional<Problem>& failure) {
-        if (failure) {
-          promise.set_value(std::unexpected(*failure));
-        } else {
-          promise.set_value(std::move(*result));
-        }
-      }});
+  submit(WriteJob{[&, result](Transaction& tx) {
+                    if (idem_key) {
+                      if (auto stored = tx.idempotency_record("append", *idem_key)) {
+                        if (stored->size() == 24) {
+                          *result = AppendResult{read_u64_be(*stored), read_u64_be(*stored, 8),
+                                                 read_u64_be(*stored, 16)};
+                          return true;
+                        }
+                      }
+                    }
+                    *result = tx.append(stream, expected, events, envelope);
+                    if (!*result) return false;
+                    if (idem_key) {
+                      std::string rec = u64_be((*result)->first_position) +
+                                        u64_be((*result)->last_position) +
+                                        u64_be((*result)->stream_version);
+                      tx.put_idempotency_record("append", *idem_key, rec);
+                    }
+                    return true;
+                  },
+                  [&, result](const std::optional<Problem>& failure) {
+                    if (failure) {
+                      promise.set_value(std::unexpected(*failure));
+                    } else {
+                      promise.set_value(std::move(*result));
+                    }
+                  }});
   return future.get();
 }
 
@@ -465,8 +465,8 @@ void EventStore::commit(std::vector<WriteJob>& jobs) {
     } else {
       writable_ = false;
       stats_.write_refusals.fetch_add(jobs.size());
-      failure = Problem::make(ProblemKind::kUnavailable,
-                              "the store refused the write: " + s.ToString());
+      failure =
+          Problem::make(ProblemKind::kUnavailable, "the store refused the write: " + s.ToString());
     }
   }
   stats_.batch_commands.observe(static_cast<double>(jobs.size()));

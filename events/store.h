@@ -153,8 +153,8 @@ struct StoreOptions {
 
 struct CommitStats {
   Histogram batch_commands{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}};
-  Histogram commit_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                            0.1, 0.25, 1}};
+  Histogram commit_seconds{
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
   std::atomic<std::uint64_t> write_refusals{0};
 };
 
@@ -223,7 +223,7 @@ class EventStore {
   mutable std::mutex cf_mutex_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;  // stream → version
+  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;       // stream → version
   rocksdb::ColumnFamilyHandle* stream_index_cf_ = nullptr;  // stream ‖ 0 ‖ version → position
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
 

@@ -144,9 +144,8 @@ void write_lesson(const lesson::Lesson& l, Rows& rows) {
   const std::string tuple = encode(t);
   rows.put("r" + inverted(l.id), lesson::render(l));
   rows.put("k" + inverted(l.id), tuple);
-  for_each_index(t, [&](char code, const std::string& v) {
-    rows.put(index_key(code, v, l.id), tuple);
-  });
+  for_each_index(
+      t, [&](char code, const std::string& v) { rows.put(index_key(code, v, l.id), tuple); });
 }
 
 void remove_indexes(const lesson::Lesson& l, Rows& rows) {
@@ -229,9 +228,8 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
     const auto key = it->key().ToStringView();
     if (!key.starts_with(prefix)) break;
     const Tuple t = decode(it->value().ToStringView());
-    if ((f.lesson_type && t.lesson_type != *f.lesson_type) ||
-        (f.status && t.status != *f.status) || (f.repo && t.repo != f.repo) ||
-        (f.work_item_id && t.work_item_id != f.work_item_id)) {
+    if ((f.lesson_type && t.lesson_type != *f.lesson_type) || (f.status && t.status != *f.status) ||
+        (f.repo && t.repo != f.repo) || (f.work_item_id && t.work_item_id != f.work_item_id)) {
       continue;
     }
     if (skipped < f.offset) {

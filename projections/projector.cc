@@ -57,8 +57,8 @@ void Projector::open(bool catch_up) {
   for (auto& m : models_) {
     const std::string name(m.projection->name());
     std::string state;
-    if (meta_ != nullptr &&
-        store_.db()->Get(rocksdb::ReadOptions(), meta_, name, &state).ok() && state.size() == 16) {
+    if (meta_ != nullptr && store_.db()->Get(rocksdb::ReadOptions(), meta_, name, &state).ok() &&
+        state.size() == 16) {
       m.generation = events::read_u64_be(state);
     } else if (writable) {
       m.generation = 1;
@@ -82,10 +82,10 @@ void Projector::open(bool catch_up) {
 }
 
 void Projector::attach() {
-  store_.set_commit_hook([this](events::Transaction& tx,
-                                std::span<const events::StoredEvent> staged) {
-    apply_live(tx, staged);
-  });
+  store_.set_commit_hook(
+      [this](events::Transaction& tx, std::span<const events::StoredEvent> staged) {
+        apply_live(tx, staged);
+      });
 }
 
 std::uint64_t Projector::checkpoint(std::string_view name) const {
@@ -201,7 +201,8 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
     std::vector<Rows> rows;
     for (auto& t : targets) rows.emplace_back(batch, store_.db(), t.cf);
     store_.read_range(from, to, [&](const events::StoredEvent& e) {
-      for (std::size_t i = 0; i < targets.size(); ++i) targets[i].model->projection->apply(e, rows[i]);
+      for (std::size_t i = 0; i < targets.size(); ++i)
+        targets[i].model->projection->apply(e, rows[i]);
       ++result.events;
       return true;
     });
@@ -213,7 +214,8 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   // The swap: one synced write points every rebuilt read model at its new generation.
   rocksdb::WriteBatch swap;
-  for (auto& t : targets) put_state(swap, std::string(t.model->projection->name()), t.generation, until);
+  for (auto& t : targets)
+    put_state(swap, std::string(t.model->projection->name()), t.generation, until);
   rocksdb::WriteOptions synced;
   synced.sync = true;
   store_.db()->Write(synced, &swap);

@@ -147,8 +147,10 @@ const Route* App::match(const std::string& method, const std::string& path,
     for (std::size_t i = 0; i < pattern.size() && ok; ++i) {
       if (pattern[i].size() > 2 && pattern[i].front() == '{') {
         auto decoded = percent_decode(segments[i], false);
-        if (!decoded || decoded->empty()) ok = false;
-        else p[pattern[i].substr(1, pattern[i].size() - 2)] = *decoded;
+        if (!decoded || decoded->empty())
+          ok = false;
+        else
+          p[pattern[i].substr(1, pattern[i].size() - 2)] = *decoded;
       } else if (pattern[i] == segments[i]) {
         ++literals;
       } else {
@@ -189,8 +191,8 @@ std::optional<Problem> App::authenticate(const HttpRequest& req, const Route& ro
     role = Role::kAdmin;
   } else {
     const std::string* auth = req.header("authorization");
-    if (auth == nullptr || auth->size() <= 7 || !(auth->starts_with("Bearer ") ||
-                                                 auth->starts_with("bearer "))) {
+    if (auth == nullptr || auth->size() <= 7 ||
+        !(auth->starts_with("Bearer ") || auth->starts_with("bearer "))) {
       return Problem::make(ProblemKind::kUnauthorized, "A bearer token is required.");
     }
     const auto presented = events::sha256(std::string_view(*auth).substr(7));
@@ -205,9 +207,9 @@ std::optional<Problem> App::authenticate(const HttpRequest& req, const Route& ro
     role = found->role;
   }
   if (static_cast<int>(role) < static_cast<int>(*route.role)) {
-    return Problem::make(ProblemKind::kForbidden,
-                         "The " + role_name(role) + " role may not use this route; it needs " +
-                             role_name(*route.role) + ".");
+    return Problem::make(ProblemKind::kForbidden, "The " + role_name(role) +
+                                                      " role may not use this route; it needs " +
+                                                      role_name(*route.role) + ".");
   }
   return std::nullopt;
 }
@@ -226,9 +228,9 @@ std::optional<HttpResponse> App::precheck(const HttpRequest& head) {
   if (route == nullptr) {
     c->route = "unmatched";
     if (!allow.empty()) {
-      reply_problem(c, Problem::make(ProblemKind::kMethodNotAllowed,
-                                     "Method " + head.method + " is not allowed; allowed: " +
-                                         allow + "."));
+      reply_problem(
+          c, Problem::make(ProblemKind::kMethodNotAllowed,
+                           "Method " + head.method + " is not allowed; allowed: " + allow + "."));
     } else {
       reply_problem(c, Problem::make(ProblemKind::kNotFound, "No such route."));
     }
@@ -245,7 +247,8 @@ void App::handle(HttpRequest req, Respond respond) {
   c->respond = std::move(respond);
   c->started = std::chrono::steady_clock::now();
   const std::string* rid = c->req.header("x-request-id");
-  c->request_id = rid != nullptr && is_printable_ascii(*rid, 100) ? *rid : commands::new_uuid_v7(now());
+  c->request_id =
+      rid != nullptr && is_printable_ascii(*rid, 100) ? *rid : commands::new_uuid_v7(now());
 
   const auto qpos = c->req.target.find('?');
   const std::string path = c->req.target.substr(0, qpos);
@@ -255,8 +258,9 @@ void App::handle(HttpRequest req, Respond respond) {
   if (route == nullptr) {
     c->route = "unmatched";
     if (!allow.empty()) {
-      Problem p = Problem::make(ProblemKind::kMethodNotAllowed,
-                                "Method " + c->req.method + " is not allowed; allowed: " + allow + ".");
+      Problem p =
+          Problem::make(ProblemKind::kMethodNotAllowed,
+                        "Method " + c->req.method + " is not allowed; allowed: " + allow + ".");
       reply_problem(c, p);
       return;
     }
@@ -288,8 +292,8 @@ void App::handle(HttpRequest req, Respond respond) {
           std::find(route->query.begin(), route->query.end(), *key) != route->query.end() ||
           (*key == "min_position" && route->method == "GET");
       if (!known) {
-        reply_problem(c, Problem::make(ProblemKind::kBadRequest,
-                                       "Unknown query parameter '" + *key + "'."));
+        reply_problem(
+            c, Problem::make(ProblemKind::kBadRequest, "Unknown query parameter '" + *key + "'."));
         return;
       }
       if (c->query.contains(*key)) {
@@ -317,8 +321,8 @@ void App::handle(HttpRequest req, Respond respond) {
       try {
         c->body = nlohmann::json::parse(text);
       } catch (const nlohmann::json::exception& e) {
-        reply_problem(c, Problem::make(ProblemKind::kBadRequest,
-                                       std::string("Invalid JSON: ") + e.what()));
+        reply_problem(
+            c, Problem::make(ProblemKind::kBadRequest, std::string("Invalid JSON: ") + e.what()));
         return;
       }
       if (!c->body.is_object()) {
@@ -338,9 +342,9 @@ void App::handle(HttpRequest req, Respond respond) {
     return;
   }
   if (const std::string* m = c->req.header("if-match"); m != nullptr && *m != "*") {
-    const bool ok = m->size() >= 3 && m->front() == '"' && m->back() == '"' &&
-                    std::all_of(m->begin() + 1, m->end() - 1,
-                                [](char ch) { return ch >= '0' && ch <= '9'; });
+    const bool ok =
+        m->size() >= 3 && m->front() == '"' && m->back() == '"' &&
+        std::all_of(m->begin() + 1, m->end() - 1, [](char ch) { return ch >= '0' && ch <= '9'; });
     if (!ok || m->size() > 22) {
       reply_problem(c, Problem::make(ProblemKind::kBadRequest,
                                      "If-Match must be a strong ETag like \"3\" or *."));
@@ -391,24 +395,24 @@ void App::after_min_position(const CallPtr& c, std::function<void()> then) {
     then();
     return;
   }
-  waiter_->wait(position,
-                std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(config_.min_position_wait_ms),
-                [this, c, then = std::move(then)](bool reached) {
-                  if (reached) {
-                    try {
-                      then();
-                    } catch (const std::exception&) {
-                      reply_problem(c, Problem::make(ProblemKind::kInternal, "Internal error."));
-                    }
-                    return;
-                  }
-                  commands::Reply rep = commands::Reply::error(Problem::make(
-                      ProblemKind::kUnavailable, "The read models have not reached position " +
-                                                     c->query.at("min_position") + " yet."));
-                  rep.headers.emplace_back("Retry-After", "1");
-                  reply_command(c, rep);
-                });
+  waiter_->wait(
+      position,
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.min_position_wait_ms),
+      [this, c, then = std::move(then)](bool reached) {
+        if (reached) {
+          try {
+            then();
+          } catch (const std::exception&) {
+            reply_problem(c, Problem::make(ProblemKind::kInternal, "Internal error."));
+          }
+          return;
+        }
+        commands::Reply rep = commands::Reply::error(Problem::make(
+            ProblemKind::kUnavailable,
+            "The read models have not reached position " + c->query.at("min_position") + " yet."));
+        rep.headers.emplace_back("Retry-After", "1");
+        reply_command(c, rep);
+      });
 }
 
 void App::reply(const CallPtr& c, HttpResponse r) {
@@ -416,10 +420,9 @@ void App::reply(const CallPtr& c, HttpResponse r) {
   const bool has_position = std::any_of(r.headers.begin(), r.headers.end(),
                                         [](auto& h) { return h.first == "Annals-Position"; });
   if (!has_position) r.headers.emplace_back("Annals-Position", std::to_string(store_->head()));
-  metrics_.observe_request(c->route, c->req.method, r.status,
-                           std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                         c->started)
-                               .count());
+  metrics_.observe_request(
+      c->route, c->req.method, r.status,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - c->started).count());
   c->respond(std::move(r));
 }
 
@@ -485,8 +488,7 @@ const std::string* query_string(const Call& c, const std::string& name) {
 
 std::expected<std::optional<std::int64_t>, Problem> query_int(const Call& c,
                                                               const std::string& name,
-                                                              std::int64_t min,
-                                                              std::int64_t max) {
+                                                              std::int64_t min, std::int64_t max) {
   const std::string* v = query_string(c, name);
   if (v == nullptr) return std::nullopt;
   std::int64_t n = 0;

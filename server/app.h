@@ -30,7 +30,7 @@ class App;
 struct Call {
   HttpRequest req;
   Respond respond;
-  std::string route;  // the matched pattern, for metrics
+  std::string route;                          // the matched pattern, for metrics
   std::map<std::string, std::string> params;  // path parameters
   std::map<std::string, std::string> query;
   std::string actor;
@@ -44,7 +44,7 @@ using CallPtr = std::shared_ptr<Call>;
 struct Route {
   std::string method;
   std::string pattern;
-  std::optional<Role> role;  // nullopt: no token needed
+  std::optional<Role> role;        // nullopt: no token needed
   std::vector<std::string> query;  // allowed query parameters
   enum class Body { kNone, kJson } body = Body::kNone;
   std::function<void(App&, const CallPtr&)> handler;
@@ -110,8 +110,7 @@ void add_system_routes(std::vector<Route>& routes);
 std::expected<std::optional<std::int64_t>, Problem> query_int(const Call& c,
                                                               const std::string& name,
                                                               std::int64_t min, std::int64_t max);
-std::expected<std::optional<Micros>, Problem> query_instant(const Call& c,
-                                                            const std::string& name);
+std::expected<std::optional<Micros>, Problem> query_instant(const Call& c, const std::string& name);
 const std::string* query_string(const Call& c, const std::string& name);
 
 // {"<plural>": [...], "count": n, "next_offset"?} from pre-rendered JSON items.

@@ -21,9 +21,9 @@ namespace annals::server {
 
 namespace {
 
-using Member = std::variant<bool Config::*, std::int64_t Config::*, double Config::*,
-                            std::string Config::*, std::vector<std::string> Config::*,
-                            std::optional<std::string> Config::*>;
+using Member =
+    std::variant<bool Config::*, std::int64_t Config::*, double Config::*, std::string Config::*,
+                 std::vector<std::string> Config::*, std::optional<std::string> Config::*>;
 
 struct Knob {
   const char* name;
@@ -39,8 +39,8 @@ const std::vector<Knob>& knobs() {
       {"sandbox_promotion_min_runs", &Config::sandbox_promotion_min_runs, 1, 1e9},
       {"sandbox_promotion_validity_rate", &Config::sandbox_promotion_validity_rate, 0, 1},
       {"shadow_primary_promotion_min_runs", &Config::shadow_primary_promotion_min_runs, 1, 1e9},
-      {"shadow_primary_promotion_agreement_rate",
-       &Config::shadow_primary_promotion_agreement_rate, 0, 1},
+      {"shadow_primary_promotion_agreement_rate", &Config::shadow_primary_promotion_agreement_rate,
+       0, 1},
       {"shadow_primary_promotion_max_failure_rate",
        &Config::shadow_primary_promotion_max_failure_rate, 0, 1},
       {"baseline_reset_window", &Config::baseline_reset_window, 1, 1e9},
@@ -58,8 +58,8 @@ const std::vector<Knob>& knobs() {
       {"evolution_min_divergence_cases", &Config::evolution_min_divergence_cases, 0, 1e9},
       {"evolution_max_divergence_cases", &Config::evolution_max_divergence_cases, 1, 1e9},
       {"evolution_targeted_case_pass_rate", &Config::evolution_targeted_case_pass_rate, 0, 1},
-      {"evolution_fixture_regression_pass_rate", &Config::evolution_fixture_regression_pass_rate,
-       0, 1},
+      {"evolution_fixture_regression_pass_rate", &Config::evolution_fixture_regression_pass_rate, 0,
+       1},
       {"evolution_recent_success_count", &Config::evolution_recent_success_count, 0, 1e9},
       {"evolution_recent_success_window_days", &Config::evolution_recent_success_window_days, 0,
        1e6},
@@ -74,11 +74,11 @@ const std::vector<Knob>& knobs() {
       {"budget_excluded_task_types", &Config::budget_excluded_task_types},
       {"automations_enabled", &Config::automations_enabled},
       {"automation_poll_interval_seconds", &Config::automation_poll_interval_seconds, 1, 86400},
-      {"automation_min_interval_default_seconds",
-       &Config::automation_min_interval_default_seconds, 0, 31622400},
+      {"automation_min_interval_default_seconds", &Config::automation_min_interval_default_seconds,
+       0, 31622400},
       {"automation_failure_pause_threshold", &Config::automation_failure_pause_threshold, 1, 1e9},
-      {"automation_max_cost_per_run_default_usd",
-       &Config::automation_max_cost_per_run_default_usd, 0, 1e12},
+      {"automation_max_cost_per_run_default_usd", &Config::automation_max_cost_per_run_default_usd,
+       0, 1e12},
       {"automation_max_concurrent_runs", &Config::automation_max_concurrent_runs, 1, 10000},
       {"automation_default_alert_channels", &Config::automation_default_alert_channels},
       {"lessons_enabled", &Config::lessons_enabled},
@@ -96,7 +96,10 @@ const std::vector<Knob>& knobs() {
       {"sse_max_clients", &Config::sse_max_clients, 0, 100000},
       {"clock_skew_tolerance_seconds", &Config::clock_skew_tolerance_seconds, 0, 1e9},
       {"writer_max_batch", &Config::writer_max_batch, 1, 100000},
-      {"log_level", &Config::log_level, 0, 0,
+      {"log_level",
+       &Config::log_level,
+       0,
+       0,
        {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"}},
       {"log_format", &Config::log_format, 0, 0, {"text", "json"}},
       {"executor_timeout_seconds", &Config::executor_timeout_seconds, 1, 86400},
@@ -241,7 +244,8 @@ std::optional<std::string> load_tokens(Config& c, const YAML::Node& node) {
     tc.name = t["name"].as<std::string>();
     if (!is_slug(tc.name)) return where + ".name: must be a slug";
     if (tc.name == "system") return where + ".name: 'system' is reserved";
-    if (!names.insert(tc.name).second) return where + ".name: duplicate token name '" + tc.name + "'";
+    if (!names.insert(tc.name).second)
+      return where + ".name: duplicate token name '" + tc.name + "'";
     const auto role = t["role"].as<std::string>();
     if (role == "admin") {
       tc.role = Role::kAdmin;
@@ -380,7 +384,8 @@ std::expected<LoadedConfig, std::string> load_config(const ConfigSources& source
   for (const auto& [var, value] : sources.environment) {
     const std::string key = knob_from_env(var);
     if (const Knob* k = find_knob(key)) {
-      if (auto err = set_knob(c, *k, nullptr, value)) return std::unexpected(*err + " (from " + var + ")");
+      if (auto err = set_knob(c, *k, nullptr, value))
+        return std::unexpected(*err + " (from " + var + ")");
     } else {
       out.warnings.push_back("unknown environment variable '" + var + "' ignored");
     }
@@ -397,7 +402,8 @@ std::expected<LoadedConfig, std::string> load_config(const ConfigSources& source
   if (c.tokens.empty() && !is_loopback_host(host)) {
     return std::unexpected(
         "tokens: no tokens are configured, which is allowed only when listen is a loopback "
-        "address (listen is '" + c.listen + "')");
+        "address (listen is '" +
+        c.listen + "')");
   }
   const double z = c.degradation_ci_confidence;
   if (z != 0.90 && z != 0.95 && z != 0.99) {
@@ -434,9 +440,11 @@ std::string describe_config(const Config& c) {
   }
   y << YAML::Key << "tokens" << YAML::Value << YAML::BeginSeq;
   for (const auto& t : c.tokens) {
-    y << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << t.name
-      << YAML::Key << "role" << YAML::Value
-      << (t.role == Role::kAdmin ? "admin" : t.role == Role::kWriter ? "writer" : "reader")
+    y << YAML::Flow << YAML::BeginMap << YAML::Key << "name" << YAML::Value << t.name << YAML::Key
+      << "role" << YAML::Value
+      << (t.role == Role::kAdmin    ? "admin"
+          : t.role == Role::kWriter ? "writer"
+                                    : "reader")
       << YAML::EndMap;
   }
   y << YAML::EndSeq;

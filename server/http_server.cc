@@ -22,7 +22,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket&& socket, App& app) : stream_(std::move(socket)), app_(app) {}
 
   void start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::wait, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::wait, shared_from_this()));
   }
 
  private:
@@ -135,8 +136,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.content_type = "application/problem+json";
     r.body = std::string(R"({"type":"urn:annals:problem:)") + problem_type(kind) +
              R"(","title":")" + problem_title(kind) + R"(","status":)" +
-             std::to_string(problem_status(kind)) + R"(,"detail":")" + detail +
-             R"(","errors":[]})";
+             std::to_string(problem_status(kind)) + R"(,"detail":")" + detail + R"(","errors":[]})";
     r.close = true;
     write(std::move(r));
   }
@@ -152,14 +152,14 @@ class Session : public std::enable_shared_from_this<Session> {
     res->prepare_payload();
     const bool close_after = !res->keep_alive();
     stream_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, close_after](beast::error_code ec,
-                                                                    std::size_t) {
-                        if (ec) return self->close();
-                        if (close_after) return self->drain_and_close();
-                        self->keep_alive_ = true;
-                        self->wait();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, close_after](beast::error_code ec, std::size_t) {
+          if (ec) return self->close();
+          if (close_after) return self->drain_and_close();
+          self->keep_alive_ = true;
+          self->wait();
+        });
   }
 
   // After an error reply on a connection whose request was not read in full: stop sending, then
@@ -174,11 +174,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void discard() {
-    stream_.async_read_some(net::buffer(drain_), [self = shared_from_this()](beast::error_code ec,
-                                                                            std::size_t) {
-      if (ec) return self->close();
-      self->discard();
-    });
+    stream_.async_read_some(net::buffer(drain_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();
+                              self->discard();
+                            });
   }
 
   void close() {

@@ -11,8 +11,8 @@
 namespace annals::server {
 
 struct HttpRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, as received
+  std::string method;                          // "GET", "POST", ...
+  std::string target;                          // path and query, as received
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
 

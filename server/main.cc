@@ -127,8 +127,9 @@ int main(int argc, char** argv) {
     app->shutdown();  // commits and replies to everything already queued
     http.stop();
   });
-  const int threads = config.http_threads > 0 ? static_cast<int>(config.http_threads)
-                                              : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = config.http_threads > 0
+                          ? static_cast<int>(config.http_threads)
+                          : static_cast<int>(std::thread::hardware_concurrency());
   http.run(std::max(1, threads));
   pthread_kill(signal_thread.native_handle(), SIGTERM);  // no-op if it already returned
   signal_thread.join();

@@ -140,7 +140,7 @@ void get_stream(App& app, const CallPtr& c) {
       from->has_value() ? static_cast<std::uint64_t>(**from) : (backward ? version : 1);
   const std::int64_t max = limit->value_or(1000);
   EventBody body;
-    body.array = wants_json_array(*c);
+  body.array = wants_json_array(*c);
   std::optional<std::uint64_t> next;
   app.store().read_stream(
       stream, start,
@@ -167,9 +167,10 @@ void audit_digest(App& app, const CallPtr& c) {
   const std::uint64_t head = app.store().head();
   const std::uint64_t pos = at->has_value() ? static_cast<std::uint64_t>(**at) : head;
   if (pos > head) {
-    return app.reply_problem(c, Problem::make(ProblemKind::kNotFound,
-                                              "Position " + std::to_string(pos) +
-                                                  " is beyond the head " + std::to_string(head) + "."));
+    return app.reply_problem(
+        c, Problem::make(ProblemKind::kNotFound, "Position " + std::to_string(pos) +
+                                                     " is beyond the head " + std::to_string(head) +
+                                                     "."));
   }
   std::string out;
   JsonWriter w(out);
@@ -179,7 +180,10 @@ void audit_digest(App& app, const CallPtr& c) {
   } else {
     auto e = app.store().read(pos);
     if (!e) return app.reply_problem(c, Problem::make(ProblemKind::kInternal, "Missing event."));
-    w.key("hash").value(events::to_hex(e->hash)).key("recorded_at").instant(e->event().recorded_at());
+    w.key("hash")
+        .value(events::to_hex(e->hash))
+        .key("recorded_at")
+        .instant(e->event().recorded_at());
   }
   w.end_object();
   app.reply_json(c, 200, std::move(out));
@@ -192,8 +196,9 @@ void audit_verify(App& app, const CallPtr& c) {
   if (!from) return app.reply_problem(c, from.error());
   if (!to) return app.reply_problem(c, to.error());
   const std::uint64_t head = app.store().head();
-  const auto check = events::verify_chain(app.store(), static_cast<std::uint64_t>(from->value_or(1)),
-                                          to->has_value() ? static_cast<std::uint64_t>(**to) : head);
+  const auto check =
+      events::verify_chain(app.store(), static_cast<std::uint64_t>(from->value_or(1)),
+                           to->has_value() ? static_cast<std::uint64_t>(**to) : head);
   std::string out;
   JsonWriter w(out);
   w.begin_object();
@@ -217,7 +222,8 @@ void render_projection(App& app, const projections::ReadModelStatus& st, JsonWri
     auto at = app.store().read(st.position == 0 ? 1 : st.position);
     auto last = app.store().read(head);
     if (at && last) {
-      lag_seconds = static_cast<double>(last->event().recorded_at() - at->event().recorded_at()) / 1e6;
+      lag_seconds =
+          static_cast<double>(last->event().recorded_at() - at->event().recorded_at()) / 1e6;
     }
   }
   w.begin_object();
@@ -250,7 +256,8 @@ void list_projections(App& app, const CallPtr& c) {
 
 void get_projection(App& app, const CallPtr& c) {
   auto st = app.projector().status(c->params.at("name"));
-  if (!st) return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "No such read model."));
+  if (!st)
+    return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "No such read model."));
   std::string out;
   JsonWriter w(out);
   render_projection(app, *st, w);
@@ -260,14 +267,22 @@ void get_projection(App& app, const CallPtr& c) {
 }  // namespace
 
 void add_audit_routes(std::vector<Route>& routes) {
-  routes.push_back({"GET", "/events", Role::kReader,
-                    {"from", "to", "limit", "stream", "category", "type", "since", "until",
-                     "direction"},
-                    Route::Body::kNone, list_events});
+  routes.push_back(
+      {"GET",
+       "/events",
+       Role::kReader,
+       {"from", "to", "limit", "stream", "category", "type", "since", "until", "direction"},
+       Route::Body::kNone,
+       list_events});
   routes.push_back({"GET", "/events/{position}", Role::kReader, {}, Route::Body::kNone, get_event});
-  routes.push_back({"GET", "/streams/{stream}", Role::kReader, {"from", "limit", "direction"},
-                    Route::Body::kNone, get_stream});
-  routes.push_back({"GET", "/audit/digest", Role::kReader, {"at"}, Route::Body::kNone, audit_digest});
+  routes.push_back({"GET",
+                    "/streams/{stream}",
+                    Role::kReader,
+                    {"from", "limit", "direction"},
+                    Route::Body::kNone,
+                    get_stream});
+  routes.push_back(
+      {"GET", "/audit/digest", Role::kReader, {"at"}, Route::Body::kNone, audit_digest});
   routes.push_back(
       {"GET", "/audit/verify", Role::kReader, {"from", "to"}, Route::Body::kNone, audit_verify});
   routes.push_back(

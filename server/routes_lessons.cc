@@ -1,7 +1,6 @@
 // Lessons (API §13) and the queue (API §14).
-#include "projections/lessons.h"
-
 #include "commands/lessons.h"
+#include "projections/lessons.h"
 #include "server/app.h"
 
 namespace annals::server {
@@ -54,7 +53,8 @@ void get_lesson(App& app, const CallPtr& c) {
     const auto position = app.store().head();
     auto id = lesson_id(*c);
     auto row = id ? lesson_queries(app).get(*id) : std::nullopt;
-    if (!row) return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Lesson not found."));
+    if (!row)
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Lesson not found."));
     HttpResponse r;
     r.body = std::move(*row);
     r.headers.emplace_back(
@@ -100,13 +100,15 @@ void get_queue(App& app, const CallPtr& c) {
 }  // namespace
 
 void add_lesson_routes(std::vector<Route>& routes) {
-  routes.push_back({"GET", "/lessons", Role::kReader,
+  routes.push_back({"GET",
+                    "/lessons",
+                    Role::kReader,
                     {"lesson_type", "status", "repo", "work_item_id", "limit", "offset"},
-                    Route::Body::kNone, list_lessons});
+                    Route::Body::kNone,
+                    list_lessons});
   routes.push_back({"GET", "/lessons/{id}", Role::kReader, {}, Route::Body::kNone, get_lesson});
   routes.push_back({"POST", "/lessons", Role::kWriter, {}, Route::Body::kJson, post_lesson});
-  routes.push_back(
-      {"POST", "/lessons/{id}", Role::kWriter, {}, Route::Body::kJson, update_lesson});
+  routes.push_back({"POST", "/lessons/{id}", Role::kWriter, {}, Route::Body::kJson, update_lesson});
   routes.push_back({"GET", "/queue", Role::kReader, {}, Route::Body::kNone, get_queue});
 }
 

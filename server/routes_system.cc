@@ -78,9 +78,21 @@ void openapi(App& app, const CallPtr& c) {
   JsonWriter w(out);
   w.begin_object();
   w.key("openapi").value("3.1.0");
-  w.key("info").begin_object().key("title").value("annals").key("version").value("0.1.0").end_object();
+  w.key("info")
+      .begin_object()
+      .key("title")
+      .value("annals")
+      .key("version")
+      .value("0.1.0")
+      .end_object();
   w.key("components").begin_object().key("securitySchemes").begin_object();
-  w.key("bearer").begin_object().key("type").value("http").key("scheme").value("bearer").end_object();
+  w.key("bearer")
+      .begin_object()
+      .key("type")
+      .value("http")
+      .key("scheme")
+      .value("bearer")
+      .end_object();
   w.end_object().end_object();
   w.key("paths").begin_object();
   for (const auto& [path, rs] : by_path) {
@@ -111,7 +123,12 @@ void openapi(App& app, const CallPtr& c) {
         w.key("x-annals-role").value(role);
       }
       if (r->body == Route::Body::kJson) {
-        w.key("requestBody").begin_object().key("required").value(true).key("content").begin_object();
+        w.key("requestBody")
+            .begin_object()
+            .key("required")
+            .value(true)
+            .key("content")
+            .begin_object();
         w.key("application/json").begin_object().key("schema").begin_object();
         w.key("type").value("object").end_object().end_object().end_object().end_object();
       }

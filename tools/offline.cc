@@ -60,7 +60,10 @@ void print_digest_line(const events::EventStore& store, std::uint64_t pos) {
   w.begin_object().key("position").value(pos);
   auto e = pos > 0 ? store.read(pos) : std::nullopt;
   if (e) {
-    w.key("hash").value(events::to_hex(e->hash)).key("recorded_at").instant(e->event().recorded_at());
+    w.key("hash")
+        .value(events::to_hex(e->hash))
+        .key("recorded_at")
+        .instant(e->event().recorded_at());
   } else {
     w.key("hash").value(std::string(64, '0')).key("recorded_at").null();
   }
@@ -80,7 +83,8 @@ std::optional<std::uint64_t> uint_flag(const Args& a, const std::string& name,
                                        std::uint64_t fallback) {
   auto v = a.get(name);
   if (!v) return fallback;
-  if (v->empty() || !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (v->empty() ||
+      !std::all_of(v->begin(), v->end(), [](char c) { return c >= '0' && c <= '9'; })) {
     std::cerr << "annals " << a.verb << ": --" << name << " expects a non-negative integer\n";
     return std::nullopt;
   }
@@ -123,11 +127,11 @@ int run_rebuild(const Args& a) {
   });
   if (tty) std::fprintf(stderr, "\n");
   const double rate = result.seconds > 0 ? static_cast<double>(result.events) / result.seconds : 0;
-  std::printf("rebuilt %zu read model(s) to position %llu: %llu events in %.3f s (%.0f events/s), "
-              "peak RSS %ld MiB\n",
-              result.read_models.size(), static_cast<unsigned long long>(result.until),
-              static_cast<unsigned long long>(result.events), result.seconds, rate,
-              peak_rss_mib());
+  std::printf(
+      "rebuilt %zu read model(s) to position %llu: %llu events in %.3f s (%.0f events/s), "
+      "peak RSS %ld MiB\n",
+      result.read_models.size(), static_cast<unsigned long long>(result.until),
+      static_cast<unsigned long long>(result.events), result.seconds, rate, peak_rss_mib());
   for (const auto& st : result.read_models) {
     std::printf("%-22s generation %llu position %llu rows %llu digest %s\n", st.name.c_str(),
                 static_cast<unsigned long long>(st.generation),
@@ -199,7 +203,8 @@ int run_verify(const Args& a) {
   if (!store) return code;
   const std::uint64_t to = *at == 0 ? store->head() : *at;
   if (to > store->head()) {
-    std::cerr << "annals verify: position " << to << " is beyond the head " << store->head() << "\n";
+    std::cerr << "annals verify: position " << to << " is beyond the head " << store->head()
+              << "\n";
     return kCheckFailed;
   }
   const auto check = events::verify_chain(*store, 1, to);
@@ -229,7 +234,8 @@ int run_digest(const Args& a) {
   if (!store) return code;
   const std::uint64_t pos = a.has("at") ? *at : store->head();
   if (pos > store->head()) {
-    std::cerr << "annals digest: position " << pos << " is beyond the head " << store->head() << "\n";
+    std::cerr << "annals digest: position " << pos << " is beyond the head " << store->head()
+              << "\n";
     return kCheckFailed;
   }
   print_digest_line(*store, pos);
@@ -261,8 +267,10 @@ int run_stats(const Args& a) {
               first ? format_instant(*first).c_str() : "null",
               last ? format_instant(*last).c_str() : "null");
   std::printf("store_bytes %ju\n", bytes);
-  for (const auto& [t, n] : by_type) std::printf("type %s %llu\n", t.c_str(), static_cast<unsigned long long>(n));
-  for (const auto& [c, n] : by_category) std::printf("category %s %llu\n", c.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [t, n] : by_type)
+    std::printf("type %s %llu\n", t.c_str(), static_cast<unsigned long long>(n));
+  for (const auto& [c, n] : by_category)
+    std::printf("category %s %llu\n", c.c_str(), static_cast<unsigned long long>(n));
   projections::Projector projector(*store, projections::all_projections());
   projector.open(false);
   for (const auto& name : projector.names()) {

@@ -9,8 +9,8 @@ namespace {
 constexpr Micros T = 1'776'340'800'000'000;  // 2026-04-16T12:00:00Z
 constexpr Micros kSecond = kMicrosPerSecond;
 
-Fields fields(std::string type, std::optional<std::string> work_item, std::optional<std::string> stage,
-              std::string source) {
+Fields fields(std::string type, std::optional<std::string> work_item,
+              std::optional<std::string> stage, std::string source) {
   Fields f;
   f.lesson_type = std::move(type);
   f.work_item_id = std::move(work_item);
@@ -57,28 +57,33 @@ TEST_P(Dedup, FollowsTheWindowAndSourceRules) {
 INSTANTIATE_TEST_SUITE_P(
     Lessons, Dedup,
     ::testing::Values(
-        DedupCase{"LS-01 manual never deduplicated", fields("gate_failure", "W-1", "review", "manual"),
-                  T, fields("gate_failure", "W-1", "review", "manual"), T, 3600, false},
+        DedupCase{"LS-01 manual never deduplicated",
+                  fields("gate_failure", "W-1", "review", "manual"), T,
+                  fields("gate_failure", "W-1", "review", "manual"), T, 3600, false},
         DedupCase{"LS-02 auto within window", fields("gate_failure", "W-1", "review", "auto"), T,
                   fields("gate_failure", "W-1", "review", "auto"), T + 600 * kSecond, 3600, true},
-        DedupCase{"LS-02 auto at the window edge", fields("gate_failure", "W-1", "review", "auto"), T,
-                  fields("gate_failure", "W-1", "review", "auto"), T + 3600 * kSecond, 3600, true},
+        DedupCase{"LS-02 auto at the window edge", fields("gate_failure", "W-1", "review", "auto"),
+                  T, fields("gate_failure", "W-1", "review", "auto"), T + 3600 * kSecond, 3600,
+                  true},
         DedupCase{"LS-02 auto after the window", fields("gate_failure", "W-1", "review", "auto"), T,
                   fields("gate_failure", "W-1", "review", "auto"), T + 3601 * kSecond, 3600, false},
-        DedupCase{"LS-03 null key equals null", fields("merge_hold", std::nullopt, std::nullopt, "auto"),
-                  T, fields("merge_hold", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 3600,
+        DedupCase{"LS-03 null key equals null",
+                  fields("merge_hold", std::nullopt, std::nullopt, "auto"), T,
+                  fields("merge_hold", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 3600,
                   true},
         DedupCase{"LS-03 window 0 turns dedup off",
                   fields("merge_hold", std::nullopt, std::nullopt, "auto"), T,
-                  fields("merge_hold", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 0, false},
-        DedupCase{"LS-03 manual then auto", fields("merge_hold", std::nullopt, std::nullopt, "manual"),
-                  T, fields("merge_hold", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 3600,
+                  fields("merge_hold", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 0,
+                  false},
+        DedupCase{"LS-03 manual then auto",
+                  fields("merge_hold", std::nullopt, std::nullopt, "manual"), T,
+                  fields("merge_hold", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 3600,
                   false},
         DedupCase{"other stage", fields("gate_failure", "W-1", "review", "auto"), T,
                   fields("gate_failure", "W-1", "deploy", "auto"), T + 60 * kSecond, 3600, false},
         DedupCase{"null differs from empty", fields("gate_failure", std::nullopt, "", "auto"), T,
-                  fields("gate_failure", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond, 3600,
-                  false}),
+                  fields("gate_failure", std::nullopt, std::nullopt, "auto"), T + 60 * kSecond,
+                  3600, false}),
     [](const auto& info) {
       std::string n = info.param.name;
       for (auto& ch : n) {
@@ -122,8 +127,10 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = "Gate Failure"; }), false},
         FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = "retro_signal"; }), true},
         FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = ""; }), false},
-        FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = std::string(64, 'a'); }), true},
-        FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = std::string(65, 'a'); }), false},
+        FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = std::string(64, 'a'); }),
+                  true},
+        FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = std::string(65, 'a'); }),
+                  false},
         FieldCase{"lesson_type", with([](Fields& f) { f.lesson_type = "_x"; }), false},
         FieldCase{"attribution", with([](Fields& f) { f.attribution = "vendor"; }), true},
         FieldCase{"attribution", with([](Fields& f) { f.attribution = "Vendor"; }), false},
@@ -131,8 +138,10 @@ INSTANTIATE_TEST_SUITE_P(
         FieldCase{"status", with([](Fields& f) { f.status = "in progress"; }), false},
         FieldCase{"source", with([](Fields& f) { f.source = "robot"; }), false},
         FieldCase{"source", with([](Fields& f) { f.source = "auto"; }), true},
-        FieldCase{"work_item_id", with([](Fields& f) { f.work_item_id = std::string(200, 'w'); }), true},
-        FieldCase{"work_item_id", with([](Fields& f) { f.work_item_id = std::string(201, 'w'); }), false},
+        FieldCase{"work_item_id", with([](Fields& f) { f.work_item_id = std::string(200, 'w'); }),
+                  true},
+        FieldCase{"work_item_id", with([](Fields& f) { f.work_item_id = std::string(201, 'w'); }),
+                  false},
         // Lengths count characters, not bytes: 100 two-byte characters fit in stage.
         FieldCase{"stage", with([](Fields& f) {
                     f.stage = "";
@@ -140,7 +149,8 @@ INSTANTIATE_TEST_SUITE_P(
                   }),
                   true},
         FieldCase{"stage", with([](Fields& f) { f.stage = std::string(101, 's'); }), false},
-        FieldCase{"root_cause", with([](Fields& f) { f.root_cause = std::string(10000, 'r'); }), true},
+        FieldCase{"root_cause", with([](Fields& f) { f.root_cause = std::string(10000, 'r'); }),
+                  true},
         FieldCase{"suggestion", with([](Fields& f) { f.suggestion = std::string(10001, 's'); }),
                   false}));
 
@@ -189,13 +199,15 @@ TEST_P(UpdateErrors, Rejects) {
 INSTANTIATE_TEST_SUITE_P(
     Lessons, UpdateErrors,
     ::testing::Values(
-        UpdateCase{"lesson_type is not updatable", {{"lesson_type", "x"}}, true, ProblemKind::kValidation},
+        UpdateCase{
+            "lesson_type is not updatable", {{"lesson_type", "x"}}, true, ProblemKind::kValidation},
         UpdateCase{"empty", {}, true, ProblemKind::kValidation},
-        UpdateCase{"status cannot be null", {{"status", std::nullopt}}, true, ProblemKind::kValidation},
+        UpdateCase{
+            "status cannot be null", {{"status", std::nullopt}}, true, ProblemKind::kValidation},
         UpdateCase{"bad slug", {{"target_domain", "Not A Slug"}}, true, ProblemKind::kValidation},
         UpdateCase{"unknown lesson", {{"status", "closed"}}, false, ProblemKind::kNotFound},
-        UpdateCase{"validation before existence", {{"colour", "red"}}, false,
-                   ProblemKind::kValidation}));
+        UpdateCase{
+            "validation before existence", {{"colour", "red"}}, false, ProblemKind::kValidation}));
 
 TEST(LessonRender, AllFieldsPresentWithNulls) {
   Lesson l = stored_lesson();

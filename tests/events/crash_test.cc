@@ -1,11 +1,10 @@
 // Durability under SIGKILL: a child process appends from several threads and reports every
 // acknowledged append on a pipe; the parent kills it mid-load, reopens the store and checks that
 // every acknowledged event is there, intact and chained, and nothing is half-written.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <map>
@@ -35,13 +34,14 @@ namespace {
         r.lesson_id = i;
         r.fields.lesson_type = "crash";
         r.fields.root_cause = std::string(200, 'x');
-        auto res = (*store)->append(stream, ExpectedVersion::exact(static_cast<std::uint64_t>(i - 1)),
-                                    {encode(r)}, {"child", "c", std::nullopt});
+        auto res =
+            (*store)->append(stream, ExpectedVersion::exact(static_cast<std::uint64_t>(i - 1)),
+                             {encode(r)}, {"child", "c", std::nullopt});
         if (!res) ::_exit(4);
         char line[64];
-        const int n = std::snprintf(line, sizeof line, "%d %lld %llu\n", t,
-                                    static_cast<long long>(i),
-                                    static_cast<unsigned long long>(res->last_position));
+        const int n =
+            std::snprintf(line, sizeof line, "%d %lld %llu\n", t, static_cast<long long>(i),
+                          static_cast<unsigned long long>(res->last_position));
         if (::write(fd, line, static_cast<std::size_t>(n)) != n) ::_exit(5);
       }
     });

@@ -35,7 +35,8 @@ const Envelope kEnv{"tester", "corr-1", std::nullopt};
 TEST(EventStore, AssignsDensePositionsAndStreamVersions) {
   testing::TempDir dir;
   auto store = open_store(dir.path());
-  auto a = store->append("s-a", ExpectedVersion::no_stream(), {lesson_event(1), lesson_event(2)}, kEnv);
+  auto a =
+      store->append("s-a", ExpectedVersion::no_stream(), {lesson_event(1), lesson_event(2)}, kEnv);
   auto b = store->append("s-b", ExpectedVersion::any(), {lesson_event(3)}, kEnv);
   auto c = store->append("s-a", ExpectedVersion::exact(2), {lesson_event(4)}, kEnv);
   ASSERT_TRUE(a && b && c);
@@ -53,10 +54,13 @@ TEST(EventStore, AssignsDensePositionsAndStreamVersions) {
   });
   EXPECT_EQ(positions, (std::vector<std::uint64_t>{1, 2, 4}));
   positions.clear();
-  store->read_stream("s-a", 3, [&](std::uint64_t, const StoredEvent& e) {
-    positions.push_back(e.position);
-    return true;
-  }, /*backward=*/true);
+  store->read_stream(
+      "s-a", 3,
+      [&](std::uint64_t, const StoredEvent& e) {
+        positions.push_back(e.position);
+        return true;
+      },
+      /*backward=*/true);
   EXPECT_EQ(positions, (std::vector<std::uint64_t>{4, 2, 1}));
 }
 
@@ -123,7 +127,8 @@ TEST(EventStore, HashChainLinksEveryEvent) {
 TEST(EventStore, VerifyNamesATamperedPosition) {
   testing::TempDir dir;
   auto store = open_store(dir.path());
-  for (int i = 1; i <= 3; ++i) ASSERT_TRUE(store->append("s", ExpectedVersion::any(), {lesson_event(i)}, kEnv));
+  for (int i = 1; i <= 3; ++i)
+    ASSERT_TRUE(store->append("s", ExpectedVersion::any(), {lesson_event(i)}, kEnv));
   // Test-only access: flip one byte of event 2's stored payload.
   std::string value;
   auto* log = store->column_family("log");
@@ -168,16 +173,16 @@ TEST(EventStore, DiscardedJobsLeaveNoTraceBetweenKeptOnes) {
   auto store = open_store(dir.path());
   std::vector<std::promise<void>> done(3);
   for (int j = 0; j < 3; ++j) {
-    store->submit(WriteJob{
-        [j](Transaction& tx) {
-          const std::vector<NewEvent> evs{lesson_event(j)};
-          EXPECT_TRUE(tx.append("job-" + std::to_string(j), ExpectedVersion::any(), evs, kEnv));
-          return j != 1;  // the middle job changes its mind
-        },
-        [&, j](const std::optional<Problem>& failure) {
-          EXPECT_FALSE(failure);
-          done[j].set_value();
-        }});
+    store->submit(WriteJob{[j](Transaction& tx) {
+                             const std::vector<NewEvent> evs{lesson_event(j)};
+                             EXPECT_TRUE(tx.append("job-" + std::to_string(j),
+                                                   ExpectedVersion::any(), evs, kEnv));
+                             return j != 1;  // the middle job changes its mind
+                           },
+                           [&, j](const std::optional<Problem>& failure) {
+                             EXPECT_FALSE(failure);
+                             done[j].set_value();
+                           }});
   }
   for (auto& d : done) d.get_future().wait();
   EXPECT_EQ(store->head(), 2u);
@@ -190,8 +195,8 @@ TEST(EventStore, WaitForReturnsOnceThePositionIsCommitted) {
   testing::TempDir dir;
   auto store = open_store(dir.path());
   EXPECT_FALSE(store->wait_for(1, std::chrono::milliseconds(20)));
-  auto waiter = std::async(std::launch::async,
-                           [&] { return store->wait_for(1, std::chrono::seconds(10)); });
+  auto waiter =
+      std::async(std::launch::async, [&] { return store->wait_for(1, std::chrono::seconds(10)); });
   ASSERT_TRUE(store->append("s", ExpectedVersion::any(), {lesson_event(1)}, kEnv));
   EXPECT_TRUE(waiter.get());
 }

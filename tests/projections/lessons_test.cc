@@ -119,7 +119,8 @@ TEST(LessonsReadModel, DedupUsesTheWritersClock) {
   h.advance(600 * kMicrosPerSecond);
   auto dup = h.record(f);
   EXPECT_EQ(dup.status, 200);
-  EXPECT_EQ(json::parse(dup.body), json::parse(R"({"id":null,"deduplicated":true,"duplicate_of":1})"));
+  EXPECT_EQ(json::parse(dup.body),
+            json::parse(R"({"id":null,"deduplicated":true,"duplicate_of":1})"));
   h.advance(3001 * kMicrosPerSecond);  // T + 3601 s
   auto again = h.record(f);
   EXPECT_EQ(again.status, 201);

@@ -24,14 +24,19 @@ class Http : public ::testing::Test {
   void SetUp() override {
     config_ = dir_.sub("annals.yaml");
     std::ofstream(config_) << "tokens:\n"
-                              "  - {name: ops, token: " << kOps << ", role: admin}\n"
-                              "  - {name: worker, token: " << kWorker << ", role: writer}\n"
-                              "  - {name: viewer, token: " << kViewer << ", role: reader}\n";
+                              "  - {name: ops, token: "
+                           << kOps
+                           << ", role: admin}\n"
+                              "  - {name: worker, token: "
+                           << kWorker
+                           << ", role: writer}\n"
+                              "  - {name: viewer, token: "
+                           << kViewer << ", role: reader}\n";
     start();
   }
 
   void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--config", config_, "--data", dir_.sub("data"),
+    std::vector<std::string> args = {"--config", config_,       "--data",      dir_.sub("data"),
                                      "--listen", "127.0.0.1:0", "--log-level", "warn"};
     args.insert(args.end(), extra.begin(), extra.end());
     server_ = std::make_unique<ServerProcess>(ANNALSD_PATH, args);
@@ -60,7 +65,8 @@ class Http : public ::testing::Test {
 
 TEST_F(Http, RecordsAndReadsLessons) {
   // LS-01: manual lessons are never deduplicated.
-  auto first = post_lesson(R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review"})");
+  auto first =
+      post_lesson(R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review"})");
   ASSERT_EQ(first.status, 201) << first.body;
   auto l1 = json::parse(first.body);
   EXPECT_EQ(l1["id"], 1);
@@ -72,16 +78,20 @@ TEST_F(Http, RecordsAndReadsLessons) {
   EXPECT_EQ(first.header("content-type"), "application/json; charset=utf-8");
   EXPECT_EQ(first.header("annals-position"), "1");
   EXPECT_FALSE(first.header("annals-request-id").empty());
-  auto second = post_lesson(R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review"})");
+  auto second =
+      post_lesson(R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review"})");
   EXPECT_EQ(json::parse(second.body)["id"], 2);
 
   // LS-02 (within the window): an auto repeat is deduplicated and appends nothing.
-  auto a1 = post_lesson(R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review","source":"auto"})");
+  auto a1 = post_lesson(
+      R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review","source":"auto"})");
   ASSERT_EQ(a1.status, 201);
   const auto before = head();
-  auto a2 = post_lesson(R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review","source":"auto"})");
+  auto a2 = post_lesson(
+      R"({"lesson_type":"gate_failure","work_item_id":"W-1","stage":"review","source":"auto"})");
   EXPECT_EQ(a2.status, 200);
-  EXPECT_EQ(json::parse(a2.body), json::parse(R"({"id":null,"deduplicated":true,"duplicate_of":3})"));
+  EXPECT_EQ(json::parse(a2.body),
+            json::parse(R"({"id":null,"deduplicated":true,"duplicate_of":3})"));
   EXPECT_EQ(head(), before);
 
   auto got = client_->get("/lessons/1", kViewer);
@@ -115,7 +125,8 @@ TEST_F(Http, RecordsAndReadsLessons) {
   EXPECT_EQ(p["next_offset"], 2);
   EXPECT_EQ(p["lessons"][0]["id"], 3);
   EXPECT_EQ(p["lessons"][1]["id"], 2);
-  auto rest = json::parse(client_->get("/lessons?lesson_type=gate_failure&limit=2&offset=2", kViewer).body);
+  auto rest =
+      json::parse(client_->get("/lessons?lesson_type=gate_failure&limit=2&offset=2", kViewer).body);
   EXPECT_EQ(rest["count"], 1);
   EXPECT_FALSE(rest.contains("next_offset"));
   EXPECT_EQ(client_->get("/lessons?limit=1001", kViewer).status, 422);
@@ -130,7 +141,8 @@ TEST_F(Http, RecordsAndReadsLessons) {
 TEST_F(Http, UpdatesLessonsWithIfMatch) {
   ASSERT_EQ(post_lesson(R"({"lesson_type":"gate_failure"})").status, 201);
   // LS-06
-  auto upd = client_->post("/lessons/1", R"({"status":"closed","attribution":"platform"})", kWorker);
+  auto upd =
+      client_->post("/lessons/1", R"({"status":"closed","attribution":"platform"})", kWorker);
   ASSERT_EQ(upd.status, 200) << upd.body;
   auto l = json::parse(upd.body);
   EXPECT_EQ(l["status"], "closed");
@@ -147,9 +159,15 @@ TEST_F(Http, UpdatesLessonsWithIfMatch) {
   EXPECT_EQ(stale.status, 412);
   EXPECT_EQ(stale.header("content-type"), "application/problem+json");
   EXPECT_EQ(head(), before);
-  EXPECT_EQ(client_->post("/lessons/1", R"({"status":"new"})", kWorker, {{"If-Match", "W/\"3\""}}).status, 400);
-  EXPECT_EQ(client_->post("/lessons/1", R"({"status":"new"})", kWorker, {{"If-Match", "\"3\""}}).status, 200);
-  EXPECT_EQ(client_->post("/lessons/1", R"({"status":"linked"})", kWorker, {{"If-Match", "*"}}).status, 200);
+  EXPECT_EQ(
+      client_->post("/lessons/1", R"({"status":"new"})", kWorker, {{"If-Match", "W/\"3\""}}).status,
+      400);
+  EXPECT_EQ(
+      client_->post("/lessons/1", R"({"status":"new"})", kWorker, {{"If-Match", "\"3\""}}).status,
+      200);
+  EXPECT_EQ(
+      client_->post("/lessons/1", R"({"status":"linked"})", kWorker, {{"If-Match", "*"}}).status,
+      200);
 }
 
 TEST_F(Http, AuthenticatesAndAuthorizesByRole) {
@@ -170,7 +188,8 @@ TEST_F(Http, AuthenticatesAndAuthorizesByRole) {
   EXPECT_EQ(client_->get("/metrics").status, 401);
   auto metrics = client_->get("/metrics", kViewer);
   EXPECT_EQ(metrics.status, 200);
-  EXPECT_NE(metrics.body.find("annals_http_requests_total{route=\"/lessons\",method=\"POST\",status=\"201\"} 2"),
+  EXPECT_NE(metrics.body.find(
+                "annals_http_requests_total{route=\"/lessons\",method=\"POST\",status=\"201\"} 2"),
             std::string::npos);
   EXPECT_NE(metrics.body.find("annals_commit_seconds_count"), std::string::npos);
   EXPECT_NE(metrics.body.find("annals_projection_position{name=\"lessons\"} 2"), std::string::npos);
@@ -192,9 +211,14 @@ TEST_F(Http, IdempotencyKeyReplaysTheFirstResponse) {
   EXPECT_EQ(json::parse(other.body)["type"], "urn:annals:problem:idempotency-key-reused");
   // Keys are scoped to the actor; errors are not stored.
   EXPECT_EQ(post_lesson(R"({"lesson_type":"x"})", kOps, key).status, 201);
-  EXPECT_EQ(post_lesson(R"({"lesson_type":"BAD"})", kWorker, {{"Idempotency-Key", "k2"}}).status, 422);
-  EXPECT_EQ(post_lesson(R"({"lesson_type":"ok"})", kWorker, {{"Idempotency-Key", "k2"}}).status, 201);
-  EXPECT_EQ(post_lesson(R"({"lesson_type":"x"})", kWorker, {{"Idempotency-Key", std::string(201, 'k')}}).status, 400);
+  EXPECT_EQ(post_lesson(R"({"lesson_type":"BAD"})", kWorker, {{"Idempotency-Key", "k2"}}).status,
+            422);
+  EXPECT_EQ(post_lesson(R"({"lesson_type":"ok"})", kWorker, {{"Idempotency-Key", "k2"}}).status,
+            201);
+  EXPECT_EQ(
+      post_lesson(R"({"lesson_type":"x"})", kWorker, {{"Idempotency-Key", std::string(201, 'k')}})
+          .status,
+      400);
   // Concurrent repeats: exactly one append.
   const auto before = head();
   std::vector<std::thread> threads;
@@ -202,7 +226,8 @@ TEST_F(Http, IdempotencyKeyReplaysTheFirstResponse) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       HttpClient c(server_->port());
-      auto r = c.post("/lessons", R"({"lesson_type":"race"})", kWorker, {{"Idempotency-Key", "race"}});
+      auto r =
+          c.post("/lessons", R"({"lesson_type":"race"})", kWorker, {{"Idempotency-Key", "race"}});
       if (r.status == 201) ++created;
     });
   }
@@ -213,7 +238,8 @@ TEST_F(Http, IdempotencyKeyReplaysTheFirstResponse) {
 
 TEST_F(Http, RejectsBadRequestsInTheOrderOfChecks) {
   EXPECT_EQ(client_->get("/nope", kViewer).status, 404);
-  auto wrong_method = client_->request("DELETE", "/lessons", "", {{"Authorization", std::string("Bearer ") + kOps}});
+  auto wrong_method = client_->request("DELETE", "/lessons", "",
+                                       {{"Authorization", std::string("Bearer ") + kOps}});
   EXPECT_EQ(wrong_method.status, 405);
   EXPECT_EQ(wrong_method.header("allow"), "GET, POST");
   // Route before auth: an unknown path without a token is 404, a known one 401.
@@ -223,13 +249,17 @@ TEST_F(Http, RejectsBadRequestsInTheOrderOfChecks) {
   EXPECT_EQ(post_lesson(R"(["array"])", kWorker).status, 422);
   EXPECT_EQ(post_lesson(std::string(70, '[') + std::string(70, ']'), kWorker).status, 400);
   EXPECT_EQ(post_lesson("{\"lesson_type\":\"\xff\"}", kWorker).status, 400);
-  auto big = post_lesson(R"({"lesson_type":"x","root_cause":")" + std::string(2 << 20, 'a') + "\"}", kWorker);
+  auto big = post_lesson(R"({"lesson_type":"x","root_cause":")" + std::string(2 << 20, 'a') + "\"}",
+                         kWorker);
   EXPECT_EQ(big.status, 413);
   auto big_unauth = client_->request("POST", "/lessons", std::string(2 << 20, 'a'));
   EXPECT_EQ(big_unauth.status, 401);
   auto huge_head = client_->get("/lessons?x=" + std::string(20000, 'a'), kViewer);
   EXPECT_EQ(huge_head.status, 431);
-  EXPECT_EQ(post_lesson(R"({"lesson_type":"x"})", kWorker, {{"Content-Type", "application/json; charset=utf-8"}}).status, 201);
+  EXPECT_EQ(post_lesson(R"({"lesson_type":"x"})", kWorker,
+                        {{"Content-Type", "application/json; charset=utf-8"}})
+                .status,
+            201);
   // Every failure appended nothing.
   EXPECT_EQ(head(), 1u);
   // The server is still up.
@@ -278,10 +308,13 @@ TEST_F(Http, ServesEventsStreamsAndAudit) {
   EXPECT_EQ(line1["data"]["lesson_type"], "x");
   EXPECT_EQ(line1["hash"].get<std::string>().size(), 64u);
   auto arr = client_->get("/events?from=1&limit=2", kViewer);
-  auto as_json = client_->request("GET", "/events", "", {{"Authorization", std::string("Bearer ") + kViewer}, {"Accept", "application/json"}});
+  auto as_json = client_->request(
+      "GET", "/events", "",
+      {{"Authorization", std::string("Bearer ") + kViewer}, {"Accept", "application/json"}});
   ASSERT_EQ(as_json.status, 200);
   EXPECT_EQ(json::parse(as_json.body).size(), 4u);
-  auto updated = json::parse(client_->get("/events?type=LessonUpdated&category=lesson", kViewer).body);
+  auto updated =
+      json::parse(client_->get("/events?type=LessonUpdated&category=lesson", kViewer).body);
   EXPECT_EQ(updated["data"]["changes"], json::parse(R"({"status":"closed"})"));
   auto backward = client_->get("/events?direction=backward&limit=1", kViewer);
   EXPECT_EQ(json::parse(backward.body)["position"], 4);

@@ -1,14 +1,11 @@
 #include "tests/support/http_client.h"
 
-#include <utility>  // before Asio: Boost 1.74 uses std::exchange without including it
+#include <signal.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
-
-#include <signal.h>
-
 namespace annals::testing {
 
 namespace beast = boost::beast;

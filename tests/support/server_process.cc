@@ -103,7 +103,8 @@ CommandResult run_command(const std::string& binary, const std::vector<std::stri
   std::thread err_reader([&] {
     char buf[4096];
     ssize_t n;
-    while ((n = ::read(err[0], buf, sizeof buf)) > 0) r.err.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(err[0], buf, sizeof buf)) > 0)
+      r.err.append(buf, static_cast<std::size_t>(n));
   });
   char buf[4096];
   ssize_t n;

@@ -18,10 +18,12 @@ using nlohmann::json;
 
 // Starts a tokenless loopback annalsd on `data` and records `n` lessons (one updated).
 json populate(const std::string& data, int n) {
-  ServerProcess server(ANNALSD_PATH, {"--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn"});
+  ServerProcess server(ANNALSD_PATH,
+                       {"--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn"});
   HttpClient c(server.port());
   for (int i = 0; i < n; ++i) {
-    EXPECT_EQ(c.post("/lessons", R"({"lesson_type":"t)" + std::to_string(i % 3) + R"("})").status, 201);
+    EXPECT_EQ(c.post("/lessons", R"({"lesson_type":"t)" + std::to_string(i % 3) + R"("})").status,
+              201);
   }
   EXPECT_EQ(c.post("/lessons/1", R"({"status":"closed"})").status, 200);
   auto projections = json::parse(c.get("/admin/projections").body);
@@ -59,7 +61,8 @@ TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
     EXPECT_EQ(digest.exit_code, 0);
     EXPECT_EQ(json::parse(digest.out), json::parse(c.get("/audit/digest").body));
   }
-  EXPECT_EQ(run_command(ANNALS_PATH, {"rebuild", "--data", data, "--projection", "nope"}).exit_code, 2);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"rebuild", "--data", data, "--projection", "nope"}).exit_code,
+            2);
   EXPECT_EQ(run_command(ANNALS_PATH, {"rebuild"}).exit_code, 2);
   EXPECT_EQ(run_command(ANNALS_PATH, {"digest", "--data", dir.sub("missing")}).exit_code, 3);
 }
@@ -78,9 +81,11 @@ TEST(Cli, ReplayFiltersAndFormats) {
   EXPECT_EQ(std::count(updates.out.begin(), updates.out.end(), '\n'), 1);
   auto stream = run_command(ANNALS_PATH, {"replay", "--data", data, "--stream", "lesson-1"});
   EXPECT_EQ(std::count(stream.out.begin(), stream.out.end(), '\n'), 2);
-  auto window = run_command(ANNALS_PATH, {"replay", "--data", data, "--from", "2", "--to", "4", "--limit", "2"});
+  auto window = run_command(ANNALS_PATH,
+                            {"replay", "--data", data, "--from", "2", "--to", "4", "--limit", "2"});
   EXPECT_EQ(std::count(window.out.begin(), window.out.end(), '\n'), 2);
-  auto pretty = run_command(ANNALS_PATH, {"replay", "--data", data, "--to", "1", "--format", "pretty"});
+  auto pretty =
+      run_command(ANNALS_PATH, {"replay", "--data", data, "--to", "1", "--format", "pretty"});
   EXPECT_NE(pretty.out.find("\n  \"position\": 1"), std::string::npos);
   EXPECT_EQ(run_command(ANNALS_PATH, {"replay", "--data", data, "--format", "xml"}).exit_code, 2);
   EXPECT_EQ(run_command(ANNALS_PATH, {"replay", "--data", data, "--since", "x"}).exit_code, 2);
@@ -98,8 +103,12 @@ TEST(Cli, VerifyFindsATamperedEvent) {
   line >> word >> pos >> hash;
   EXPECT_EQ(word, "ok");
   EXPECT_EQ(pos, 4u);
-  EXPECT_EQ(run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "4", "--expect", hash}).exit_code, 0);
-  EXPECT_EQ(run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "3", "--expect", hash}).exit_code, 1);
+  EXPECT_EQ(
+      run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "4", "--expect", hash}).exit_code,
+      0);
+  EXPECT_EQ(
+      run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "3", "--expect", hash}).exit_code,
+      1);
   // EA-02: alter one byte of event 2 offline (test-only access to the log family).
   {
     events::StoreOptions o;
@@ -131,7 +140,8 @@ TEST(Cli, StatsAndUsage) {
   EXPECT_NE(stats.out.find("head 5"), std::string::npos);
   EXPECT_NE(stats.out.find("type LessonRecorded 4"), std::string::npos);
   EXPECT_NE(stats.out.find("category lesson 5"), std::string::npos);
-  EXPECT_NE(stats.out.find("projection lessons generation 1 checkpoint 5 rows 4"), std::string::npos);
+  EXPECT_NE(stats.out.find("projection lessons generation 1 checkpoint 5 rows 4"),
+            std::string::npos);
   EXPECT_EQ(run_command(ANNALS_PATH, {"--version"}).exit_code, 0);
   EXPECT_EQ(run_command(ANNALS_PATH, {"frobnicate"}).exit_code, 2);
   EXPECT_EQ(run_command(ANNALS_PATH, {"verify", "--data", data, "--bogus", "1"}).exit_code, 2);
