@@ -67,9 +67,7 @@ Micros system_now() {
 // Transaction
 
 Transaction::Transaction(EventStore& store)
-    : store_(store),
-      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true),
-      builder_(1024) {
+    : store_(store), builder_(1024) {
   head_ = store.head();
   head_hash_ = store.head_hash();
   now_ = store.last_now_;
@@ -77,7 +75,7 @@ Transaction::Transaction(EventStore& store)
 
 void Transaction::begin_job(Micros now) {
   now_ = std::max(now_, now);
-  batch_.SetSavePoint();
+  writes_.set_savepoint();
   job_staged_ = staged_.size();
   job_head_ = head_;
   job_head_hash_ = head_hash_;
@@ -85,30 +83,28 @@ void Transaction::begin_job(Micros now) {
 
 void Transaction::end_job(bool keep) {
   if (keep) {
-    batch_.PopSavePoint();
+    writes_.pop_savepoint();
     return;
   }
-  batch_.RollbackToSavePoint();
+  writes_.rollback_to_savepoint();
   staged_.resize(job_staged_);
   head_ = job_head_;
   head_hash_ = job_head_hash_;
 }
 
+rocksdb::DB* Transaction::db() const { return store_.db_.get(); }
+
 std::optional<std::string> Transaction::get(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
-  std::string value;
-  rocksdb::ReadOptions ro;
-  auto s = batch_.GetFromBatchAndDB(store_.db_.get(), ro, cf, slice(key), &value);
-  if (s.ok()) return value;
-  return std::nullopt;
+  return writes_.get(store_.db_.get(), cf, key);
 }
 
 void Transaction::put(rocksdb::ColumnFamilyHandle* cf, std::string_view key,
                       std::string_view value) {
-  batch_.Put(cf, slice(key), slice(value));
+  writes_.put(cf, key, value);
 }
 
 void Transaction::remove(rocksdb::ColumnFamilyHandle* cf, std::string_view key) {
-  batch_.Delete(cf, slice(key));
+  writes_.remove(cf, key);
 }
 
 void Transaction::read_stream(std::string_view stream,
@@ -184,12 +180,11 @@ std::expected<AppendResult, Problem> Transaction::append(std::string_view stream
 
     value.assign(reinterpret_cast<const char*>(head_hash_.data()), head_hash_.size());
     value.append(bytes);
-    batch_.Put(store_.log_cf_, slice(u64_be(head_)), slice(value));
-    batch_.Put(store_.stream_index_cf_, slice(stream_index_key(stream, version)),
-               slice(u64_be(head_)));
+    writes_.put(store_.log_cf_, u64_be(head_), value);
+    writes_.put(store_.stream_index_cf_, stream_index_key(stream, version), u64_be(head_));
     staged_.push_back(StoredEvent{head_, head_hash_, std::string(bytes)});
   }
-  batch_.Put(store_.streams_cf_, slice(stream), slice(u64_be(version)));
+  writes_.put(store_.streams_cf_, stream, u64_be(version));
   result.last_position = head_;
   result.stream_version = version;
   return result;
@@ -446,12 +441,14 @@ void EventStore::commit(std::vector<WriteJob>& jobs) {
     tx.end_job(keep);
   }
   std::optional<Problem> failure;
-  if (tx.batch_.GetWriteBatch()->Count() > 0) {
+  if (!tx.writes_.empty()) {
     if (commit_hook_ && !tx.staged_.empty()) commit_hook_(tx, tx.staged_);
     const auto started = std::chrono::steady_clock::now();
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
-    const rocksdb::Status s = db_->Write(wo, tx.batch_.GetWriteBatch());
+    rocksdb::WriteBatch batch;
+    tx.writes_.write_sorted(batch);
+    const rocksdb::Status s = db_->Write(wo, &batch);
     stats_.commit_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (s.ok()) {

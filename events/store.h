@@ -6,12 +6,11 @@
 //   from 32 zero bytes.
 // - One writer thread runs WriteJobs in submission order and commits all jobs it drained in one
 //   synced WriteBatch (group commit): events, stream index, idempotency records, and whatever the
-//   commit hook (the projector) adds. A job's `done` runs only after that batch is on disk.
+//   commit hook (the projector) adds, written in key order (see StagedWrites). A job's `done` runs only after that batch is on disk.
 // - A job that returns false, or whose append fails, leaves no trace in the batch.
 #pragma once
 
 #include <rocksdb/db.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <atomic>
 #include <chrono>
@@ -35,6 +34,7 @@
 #include "events/events_generated.h"
 #include "events/histogram.h"
 #include "events/sha256.h"
+#include "events/staged_writes.h"
 
 namespace annals::events {
 
@@ -109,7 +109,9 @@ class Transaction {
 
   // Events staged in this commit so far, in position order.
   std::span<const StoredEvent> staged() const { return staged_; }
-  rocksdb::WriteBatchWithIndex& batch() { return batch_; }
+  // Every row write of this commit (events, indexes, read models), for layers that stage rows.
+  StagedWrites& writes() { return writes_; }
+  rocksdb::DB* db() const;
 
  private:
   friend class EventStore;
@@ -118,7 +120,7 @@ class Transaction {
   void end_job(bool keep);
 
   EventStore& store_;
-  rocksdb::WriteBatchWithIndex batch_;
+  StagedWrites writes_;
   flatbuffers::FlatBufferBuilder builder_;
   Sha256 sha_;
   std::vector<StoredEvent> staged_;

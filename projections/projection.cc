@@ -5,21 +5,12 @@
 namespace annals::projections {
 
 std::optional<std::string> Rows::get(std::string_view key) const {
-  std::string value;
-  auto s = batch_.GetFromBatchAndDB(db_, rocksdb::ReadOptions(), cf_,
-                                    rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.ok()) return value;
-  return std::nullopt;
+  return writes_.get(db_, cf_, key);
 }
 
-void Rows::put(std::string_view key, std::string_view value) {
-  batch_.Put(cf_, rocksdb::Slice(key.data(), key.size()),
-             rocksdb::Slice(value.data(), value.size()));
-}
+void Rows::put(std::string_view key, std::string_view value) { writes_.put(cf_, key, value); }
 
-void Rows::remove(std::string_view key) {
-  batch_.Delete(cf_, rocksdb::Slice(key.data(), key.size()));
-}
+void Rows::remove(std::string_view key) { writes_.remove(cf_, key); }
 
 void Rows::add_counter(std::string_view key, std::int64_t delta) {
   std::int64_t v = 0;

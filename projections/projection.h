@@ -4,7 +4,6 @@
 #pragma once
 
 #include <rocksdb/db.h>
-#include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <optional>
 #include <string>
@@ -18,8 +17,8 @@ namespace annals::projections {
 // the batch's own writes first, then the committed rows.
 class Rows {
  public:
-  Rows(rocksdb::WriteBatchWithIndex& batch, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
-      : batch_(batch), db_(db), cf_(cf) {}
+  Rows(events::StagedWrites& writes, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
+      : writes_(writes), db_(db), cf_(cf) {}
 
   std::optional<std::string> get(std::string_view key) const;
   void put(std::string_view key, std::string_view value);
@@ -28,7 +27,7 @@ class Rows {
   void add_counter(std::string_view key, std::int64_t delta);
 
  private:
-  rocksdb::WriteBatchWithIndex& batch_;
+  events::StagedWrites& writes_;
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
 };

@@ -15,6 +15,10 @@ std::string family_name(std::string_view name, std::uint64_t generation) {
 
 constexpr std::uint64_t kRebuildChunk = 4096;
 
+std::string state_value(std::uint64_t generation, std::uint64_t position) {
+  return events::u64_be(generation) + events::u64_be(position);
+}
+
 }  // namespace
 
 std::vector<std::unique_ptr<Projection>> all_projections() {
@@ -46,9 +50,9 @@ std::vector<std::string> Projector::names() const {
   return v;
 }
 
-void Projector::put_state(rocksdb::WriteBatchBase& batch, const std::string& name,
+void Projector::put_state(events::StagedWrites& writes, const std::string& name,
                           std::uint64_t generation, std::uint64_t position) const {
-  batch.Put(meta_, name, events::u64_be(generation) + events::u64_be(position));
+  writes.put(meta_, name, state_value(generation, position));
 }
 
 void Projector::open(bool catch_up) {
@@ -62,11 +66,9 @@ void Projector::open(bool catch_up) {
       m.generation = events::read_u64_be(state);
     } else if (writable) {
       m.generation = 1;
-      rocksdb::WriteBatch b;
-      put_state(b, name, 1, 0);
       rocksdb::WriteOptions wo;
       wo.sync = true;
-      store_.db()->Write(wo, &b);
+      store_.db()->Put(wo, meta_, name, state_value(1, 0));
     }
     m.cf = store_.column_family(family_name(name, m.generation));
     if (!writable) continue;
@@ -105,9 +107,9 @@ rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
 
 void Projector::apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged) {
   for (auto& m : models_) {
-    Rows rows(tx.batch(), store_.db(), m.cf);
+    Rows rows(tx.writes(), store_.db(), m.cf);
     for (const auto& e : staged) m.projection->apply(e, rows);
-    put_state(tx.batch(), std::string(m.projection->name()), m.generation, tx.head());
+    put_state(tx.writes(), std::string(m.projection->name()), m.generation, tx.head());
   }
 }
 
@@ -116,16 +118,18 @@ void Projector::catch_up(Model& m) {
   const std::uint64_t head = store_.head();
   while (from <= head) {
     const std::uint64_t to = std::min(head, from + kRebuildChunk - 1);
-    rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
-    Rows rows(batch, store_.db(), m.cf);
+    events::StagedWrites writes;
+    Rows rows(writes, store_.db(), m.cf);
     store_.read_range(from, to, [&](const events::StoredEvent& e) {
       m.projection->apply(e, rows);
       return true;
     });
-    put_state(batch, std::string(m.projection->name()), m.generation, to);
+    put_state(writes, std::string(m.projection->name()), m.generation, to);
+    rocksdb::WriteBatch batch;
+    writes.write_sorted(batch);
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    store_.db()->Write(wo, batch.GetWriteBatch());
+    store_.db()->Write(wo, &batch);
     from = to + 1;
   }
 }
@@ -197,16 +201,18 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
   std::uint64_t from = 1;
   while (from <= until) {
     const std::uint64_t to = std::min(until, from + kRebuildChunk - 1);
-    rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, true);
+    events::StagedWrites writes;
     std::vector<Rows> rows;
-    for (auto& t : targets) rows.emplace_back(batch, store_.db(), t.cf);
+    for (auto& t : targets) rows.emplace_back(writes, store_.db(), t.cf);
     store_.read_range(from, to, [&](const events::StoredEvent& e) {
       for (std::size_t i = 0; i < targets.size(); ++i)
         targets[i].model->projection->apply(e, rows[i]);
       ++result.events;
       return true;
     });
-    store_.db()->Write(unsynced, batch.GetWriteBatch());
+    rocksdb::WriteBatch batch;
+    writes.write_sorted(batch);
+    store_.db()->Write(unsynced, &batch);
     from = to + 1;
     if (progress) progress({to, until});
   }
@@ -214,8 +220,9 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   // The swap: one synced write points every rebuilt read model at its new generation.
   rocksdb::WriteBatch swap;
-  for (auto& t : targets)
-    put_state(swap, std::string(t.model->projection->name()), t.generation, until);
+  for (auto& t : targets) {
+    swap.Put(meta_, std::string(t.model->projection->name()), state_value(t.generation, until));
+  }
   rocksdb::WriteOptions synced;
   synced.sync = true;
   store_.db()->Write(synced, &swap);

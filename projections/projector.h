@@ -73,8 +73,8 @@ class Projector {
   void catch_up(Model& m);
   Model* find(std::string_view name);
   const Model* find(std::string_view name) const;
-  // Writes projection state (generation, checkpoint) for one read model into `batch`.
-  void put_state(rocksdb::WriteBatchBase& batch, const std::string& name, std::uint64_t generation,
+  // Stages projection state (generation, checkpoint) for one read model.
+  void put_state(events::StagedWrites& writes, const std::string& name, std::uint64_t generation,
                  std::uint64_t position) const;
 
   events::EventStore& store_;

@@ -129,6 +129,9 @@ void App::register_routes() {
   add_lesson_routes(routes_);
   add_audit_routes(routes_);
   add_system_routes(routes_);
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const auto& r : routes_) names.emplace_back(r.pattern, r.method);
+  metrics_ = std::make_unique<Metrics>(std::move(names));
 }
 
 const Route* App::match(const std::string& method, const std::string& path,
@@ -226,7 +229,6 @@ std::optional<HttpResponse> App::precheck(const HttpRequest& head) {
   std::string allow;
   const Route* route = match(head.method, path, c->params, allow);
   if (route == nullptr) {
-    c->route = "unmatched";
     if (!allow.empty()) {
       reply_problem(
           c, Problem::make(ProblemKind::kMethodNotAllowed,
@@ -236,7 +238,7 @@ std::optional<HttpResponse> App::precheck(const HttpRequest& head) {
     }
     return out;
   }
-  c->route = route->pattern;
+  c->route_index = static_cast<int>(route - routes_.data());
   if (auto p = authenticate(head, *route, c->actor, c->role)) reply_problem(c, *p);
   return out;
 }
@@ -256,7 +258,6 @@ void App::handle(HttpRequest req, Respond respond) {
   std::string allow;
   const Route* route = match(c->req.method, path, c->params, allow);
   if (route == nullptr) {
-    c->route = "unmatched";
     if (!allow.empty()) {
       Problem p =
           Problem::make(ProblemKind::kMethodNotAllowed,
@@ -267,7 +268,7 @@ void App::handle(HttpRequest req, Respond respond) {
     reply_problem(c, Problem::make(ProblemKind::kNotFound, "No route for " + path + "."));
     return;
   }
-  c->route = route->pattern;
+  c->route_index = static_cast<int>(route - routes_.data());
   // 2. authentication and role
   if (auto p = authenticate(c->req, *route, c->actor, c->role)) {
     reply_problem(c, *p);
@@ -420,8 +421,8 @@ void App::reply(const CallPtr& c, HttpResponse r) {
   const bool has_position = std::any_of(r.headers.begin(), r.headers.end(),
                                         [](auto& h) { return h.first == "Annals-Position"; });
   if (!has_position) r.headers.emplace_back("Annals-Position", std::to_string(store_->head()));
-  metrics_.observe_request(
-      c->route, c->req.method, r.status,
+  metrics_->observe_request(
+      c->route_index, r.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - c->started).count());
   c->respond(std::move(r));
 }

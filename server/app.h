@@ -30,7 +30,7 @@ class App;
 struct Call {
   HttpRequest req;
   Respond respond;
-  std::string route;                          // the matched pattern, for metrics
+  int route_index = -1;  // the matched route, for metrics (-1: none)
   std::map<std::string, std::string> params;  // path parameters
   std::map<std::string, std::string> query;
   std::string actor;
@@ -69,7 +69,7 @@ class App {
   projections::Projector& projector() { return *projector_; }
   commands::CommandBus& bus() { return *bus_; }
   commands::LessonCommands& lessons() { return *lessons_; }
-  Metrics& metrics() { return metrics_; }
+  Metrics& metrics() { return *metrics_; }
   Micros now() const;
 
   // --- helpers for handlers ---
@@ -97,8 +97,8 @@ class App {
   std::unique_ptr<commands::CommandBus> bus_;
   std::unique_ptr<commands::LessonCommands> lessons_;
   std::unique_ptr<PositionWaiter> waiter_;
-  Metrics metrics_;
   std::vector<Route> routes_;
+  std::unique_ptr<Metrics> metrics_;
 };
 
 // Route registration, one file per area.
