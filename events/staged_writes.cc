@@ -77,20 +77,28 @@ void StagedWrites::pop_savepoint() {
   if (savepoints_.empty()) undo_.clear();
 }
 
-void StagedWrites::write_sorted(rocksdb::WriteBatch& out) const {
+void StagedWrites::for_each_sorted(
+    const std::function<void(rocksdb::ColumnFamilyHandle*, std::string_view,
+                             const std::optional<std::string>&)>& fn) const {
   std::vector<const std::pair<const std::string, Entry>*> entries;
   entries.reserve(map_.size());
   for (const auto& kv : map_) entries.push_back(&kv);
   std::sort(entries.begin(), entries.end(), [](auto* a, auto* b) { return a->first < b->first; });
   for (const auto* kv : entries) {
-    const std::string_view key = std::string_view(kv->first).substr(4);
-    const rocksdb::Slice k(key.data(), key.size());
-    if (kv->second.value) {
-      out.Put(kv->second.cf, k, *kv->second.value);
-    } else {
-      out.Delete(kv->second.cf, k);
-    }
+    fn(kv->second.cf, std::string_view(kv->first).substr(4), kv->second.value);
   }
+}
+
+void StagedWrites::write_sorted(rocksdb::WriteBatch& out) const {
+  for_each_sorted([&](rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                      const std::optional<std::string>& value) {
+    const rocksdb::Slice k(key.data(), key.size());
+    if (value) {
+      out.Put(cf, k, *value);
+    } else {
+      out.Delete(cf, k);
+    }
+  });
 }
 
 void StagedWrites::clear() {

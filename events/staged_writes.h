@@ -8,6 +8,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,7 +34,11 @@ class StagedWrites {
   void rollback_to_savepoint();
   void pop_savepoint();
 
-  // Appends the latest write per key to `out`, ordered by family id, then key.
+  // Calls fn(cf, key, value-or-nullopt-for-delete) for the latest write per key, ordered by
+  // family id, then key.
+  void for_each_sorted(const std::function<void(rocksdb::ColumnFamilyHandle*, std::string_view,
+                                                const std::optional<std::string>&)>& fn) const;
+  // Appends the latest write per key to `out` in that order.
   void write_sorted(rocksdb::WriteBatch& out) const;
   bool empty() const { return map_.empty(); }
   std::size_t size() const { return map_.size(); }

@@ -213,6 +213,7 @@ std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOption
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 3;
 
+  store->db_options_ = db_options;
   std::vector<std::string> names;
   if (!rocksdb::DB::ListColumnFamilies(db_options, o.dir, &names).ok()) names = {"default"};
   for (const char* required : {kLog, kStreams, kStreamIndex, kIdempotency}) {
@@ -483,6 +484,10 @@ rocksdb::ColumnFamilyHandle* EventStore::column_family(const std::string& name) 
   if (!db_->CreateColumnFamily(family_options(cache_), name, &h).ok()) return nullptr;
   families_[name] = h;
   return h;
+}
+
+rocksdb::Options EventStore::family_file_options() const {
+  return rocksdb::Options(db_options_, family_options(cache_));
 }
 
 std::vector<std::string> EventStore::column_family_names() const {

@@ -210,6 +210,8 @@ class EventStore {
   std::vector<std::string> column_family_names() const;
   void drop_column_family(const std::string& name);
   const CommitStats& stats() const { return stats_; }
+  // Options matching the store's families, for writing SST files to ingest.
+  rocksdb::Options family_file_options() const;
   const std::string& dir() const { return options_.dir; }
 
  private:
@@ -222,6 +224,7 @@ class EventStore {
   StoreOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
   std::shared_ptr<rocksdb::Cache> cache_;
+  rocksdb::DBOptions db_options_;
   mutable std::mutex cf_mutex_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;

@@ -1,6 +1,10 @@
 #include "projections/projector.h"
 
+#include <rocksdb/sst_file_writer.h>
+
 #include <chrono>
+#include <filesystem>
+#include <stdexcept>
 
 #include "events/keys.h"
 #include "projections/lessons.h"
@@ -13,7 +17,46 @@ std::string family_name(std::string_view name, std::uint64_t generation) {
   return "rm." + std::string(name) + ".g" + std::to_string(generation);
 }
 
+constexpr std::uint64_t kCatchUpChunk = 4096;
+// Events per SST file of an offline rebuild: small enough for the staged rows to stay in cache.
 constexpr std::uint64_t kRebuildChunk = 4096;
+
+// Writes the staged rows of each family into its own SST file and ingests it.
+void ingest_sorted(rocksdb::DB* db, const events::StagedWrites& writes,
+                   const rocksdb::Options& options, const std::string& scratch,
+                   std::uint64_t& file_no) {
+  rocksdb::ColumnFamilyHandle* current = nullptr;
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  std::string path;
+  auto finish = [&] {
+    if (!writer) return;
+    rocksdb::ExternalSstFileInfo info;
+    if (writer->Finish(&info).ok() && info.num_entries > 0) {
+      rocksdb::IngestExternalFileOptions ingest;
+      ingest.move_files = true;
+      auto s = db->IngestExternalFile(current, {path}, ingest);
+      if (!s.ok()) throw std::runtime_error("ingest failed: " + s.ToString());
+    }
+    writer.reset();
+  };
+  writes.for_each_sorted([&](rocksdb::ColumnFamilyHandle* cf, std::string_view key,
+                             const std::optional<std::string>& value) {
+    if (cf != current) {
+      finish();
+      current = cf;
+      path = scratch + "/" + std::to_string(++file_no) + ".sst";
+      writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options, cf);
+      if (!writer->Open(path).ok()) throw std::runtime_error("cannot write " + path);
+    }
+    const rocksdb::Slice k(key.data(), key.size());
+    if (value) {
+      writer->Put(k, *value);
+    } else {
+      writer->Delete(k);
+    }
+  });
+  finish();
+}
 
 std::string state_value(std::uint64_t generation, std::uint64_t position) {
   return events::u64_be(generation) + events::u64_be(position);
@@ -117,7 +160,7 @@ void Projector::catch_up(Model& m) {
   std::uint64_t from = checkpoint(m.projection->name()) + 1;
   const std::uint64_t head = store_.head();
   while (from <= head) {
-    const std::uint64_t to = std::min(head, from + kRebuildChunk - 1);
+    const std::uint64_t to = std::min(head, from + kCatchUpChunk - 1);
     events::StagedWrites writes;
     Rows rows(writes, store_.db(), m.cf);
     store_.read_range(from, to, [&](const events::StoredEvent& e) {
@@ -196,27 +239,39 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   RebuildResult result;
   result.until = until;
-  rocksdb::WriteOptions unsynced;
-  unsynced.disableWAL = true;  // the new generation is flushed before it is swapped in
-  std::uint64_t from = 1;
+  // A new generation starts empty and nothing reads it until the swap, so its rows skip the
+  // memtable: each chunk's writes (latest per key, in key order) become one SST file that is
+  // ingested at once, where later chunks' reads see it. Compaction of the generation's files is
+  // left to RocksDB's background work.
+  for (auto& t : targets) {
+    store_.db()->SetOptions(t.cf, {{"level0_slowdown_writes_trigger", "1000"},
+                                   {"level0_stop_writes_trigger", "1000"}});
+  }
+  const rocksdb::Options file_options = store_.family_file_options();
+  const std::string scratch = store_.dir() + "/rebuild-scratch";
+  std::filesystem::create_directories(scratch);
+  std::uint64_t from = 1, file_no = 0;
   while (from <= until) {
     const std::uint64_t to = std::min(until, from + kRebuildChunk - 1);
     events::StagedWrites writes;
     std::vector<Rows> rows;
     for (auto& t : targets) rows.emplace_back(writes, store_.db(), t.cf);
     store_.read_range(from, to, [&](const events::StoredEvent& e) {
-      for (std::size_t i = 0; i < targets.size(); ++i)
+      for (std::size_t i = 0; i < targets.size(); ++i) {
         targets[i].model->projection->apply(e, rows[i]);
+      }
       ++result.events;
       return true;
     });
-    rocksdb::WriteBatch batch;
-    writes.write_sorted(batch);
-    store_.db()->Write(unsynced, &batch);
+    ingest_sorted(store_.db(), writes, file_options, scratch, file_no);
     from = to + 1;
     if (progress) progress({to, until});
   }
-  for (auto& t : targets) store_.db()->Flush(rocksdb::FlushOptions(), t.cf);
+  std::filesystem::remove_all(scratch);
+  for (auto& t : targets) {
+    store_.db()->SetOptions(t.cf, {{"level0_slowdown_writes_trigger", "20"},
+                                   {"level0_stop_writes_trigger", "36"}});
+  }
 
   // The swap: one synced write points every rebuilt read model at its new generation.
   rocksdb::WriteBatch swap;
