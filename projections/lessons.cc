@@ -112,7 +112,7 @@ std::optional<std::string> opt_string(const nlohmann::json& j, const char* key) 
 }
 
 // Reads back a row written by lesson::render.
-lesson::Lesson parse_row(const std::string& row) {
+lesson::Lesson parse_row(std::string_view row) {
   const auto j = nlohmann::json::parse(row);
   lesson::Lesson l;
   l.id = j.at("id").get<std::int64_t>();
@@ -139,10 +139,15 @@ lesson::Lesson parse_row(const std::string& row) {
   return l;
 }
 
-void write_lesson(const lesson::Lesson& l, Rows& rows) {
+// A row is the lesson stream's version (the resource's ETag) followed by the lesson JSON.
+constexpr std::size_t kVersionBytes = 8;
+
+void write_lesson(const lesson::Lesson& l, std::uint64_t version, Rows& rows) {
   const Tuple t = tuple_of(l);
   const std::string tuple = encode(t);
-  rows.put("r" + inverted(l.id), lesson::render(l));
+  std::string row = events::u64_be(version);
+  row += lesson::render(l);
+  rows.put("r" + inverted(l.id), row);
   rows.put("k" + inverted(l.id), tuple);
   for_each_index(
       t, [&](char code, const std::string& v) { rows.put(index_key(code, v, l.id), tuple); });
@@ -167,7 +172,7 @@ void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
       auto r = events::decode_lesson_recorded(e);
       if (!r) return;
       const auto l = lesson::from_recorded(*r, e.event().recorded_at());
-      write_lesson(l, rows);
+      write_lesson(l, e.event().version(), rows);
       rows.add_counter(counter_key('s', l.fields.status), 1);
       rows.add_counter(counter_key('t', l.fields.lesson_type), 1);
       rows.add_counter("cn", 1);
@@ -178,11 +183,12 @@ void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
       const std::int64_t id = lesson_id_of(e);
       auto row = rows.get("r" + inverted(id));
       if (!u || !row) return;
-      auto l = parse_row(*row);
+      if (row->size() < kVersionBytes) return;
+      auto l = parse_row(row->substr(kVersionBytes));
       const std::string old_status = l.fields.status;
       remove_indexes(l, rows);
       lesson::evolve(l, *u, e.event().recorded_at());
-      write_lesson(l, rows);
+      write_lesson(l, e.event().version(), rows);
       if (old_status != l.fields.status) {
         rows.add_counter(counter_key('s', old_status), -1);
         rows.add_counter(counter_key('s', l.fields.status), 1);
@@ -196,13 +202,14 @@ void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::optional<std::string> LessonsQueries::get(std::int64_t id) const {
+std::optional<LessonRow> LessonsQueries::get(std::int64_t id) const {
   if (id <= 0) return std::nullopt;
   std::string value;
-  if (!db_->Get(rocksdb::ReadOptions(), cf_, "r" + inverted(id), &value).ok()) {
+  if (!db_->Get(rocksdb::ReadOptions(), cf_, "r" + inverted(id), &value).ok() ||
+      value.size() < kVersionBytes) {
     return std::nullopt;
   }
-  return value;
+  return LessonRow{read_u64_be(value), value.substr(kVersionBytes)};
 }
 
 std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
@@ -238,7 +245,9 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
     }
     const std::int64_t id = id_from_inverted(key, key.size() - 8);
     std::string row;
-    if (db_->Get(ro, cf_, "r" + inverted(id), &row).ok()) out.push_back(std::move(row));
+    if (db_->Get(ro, cf_, "r" + inverted(id), &row).ok() && row.size() >= kVersionBytes) {
+      out.push_back(row.substr(kVersionBytes));
+    }
   }
   db_->ReleaseSnapshot(snap);
   return out;

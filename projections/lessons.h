@@ -3,7 +3,7 @@
 // and counters for the queue's snapshot.
 //
 // Keys (ids inverted so that ascending key order is newest first):
-//   r <~id>                 → the lesson JSON
+//   r <~id>                 → the lesson stream's version (8 bytes) and the lesson JSON
 //   k <~id>                 → the lesson's filter tuple (created_at, type, status, repo, work item)
 //   i <code> <value> 0 <~id> → the filter tuple, one entry per non-null filter field
 //   c s <status> / c t <type> / c n → counts
@@ -31,12 +31,17 @@ struct LessonFilter {
   std::int64_t offset = 0;
 };
 
+struct LessonRow {
+  std::uint64_t version = 0;  // of the lesson's stream: the ETag
+  std::string json;
+};
+
 // Reads of the lessons read model from one generation's column family.
 class LessonsQueries {
  public:
   LessonsQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
 
-  std::optional<std::string> get(std::int64_t id) const;
+  std::optional<LessonRow> get(std::int64_t id) const;
   // Lesson JSON rows matching the filter, newest first.
   std::vector<std::string> list(const LessonFilter& filter) const;
   // The snapshot of SPEC §4.6 as a JSON object (with "enabled": true).

@@ -125,8 +125,9 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpRequest req = head_of(msg);
     req.body = std::move(msg.body());
     app_.handle(std::move(req), [self = shared_from_this()](HttpResponse r) {
-      net::post(self->stream_.get_executor(),
-                [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
+      // Inline when the reply is ready on the session's own strand; queued from other threads.
+      net::dispatch(self->stream_.get_executor(),
+                    [self, r = std::move(r)]() mutable { self->write(std::move(r)); });
     });
   }
 

@@ -53,12 +53,12 @@ void get_lesson(App& app, const CallPtr& c) {
     const auto position = app.store().head();
     auto id = lesson_id(*c);
     auto row = id ? lesson_queries(app).get(*id) : std::nullopt;
-    if (!row)
+    if (!row) {
       return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Lesson not found."));
+    }
     HttpResponse r;
-    r.body = std::move(*row);
-    r.headers.emplace_back(
-        "ETag", "\"" + std::to_string(app.store().stream_version(lesson::stream_name(*id))) + "\"");
+    r.body = std::move(row->json);
+    r.headers.emplace_back("ETag", "\"" + std::to_string(row->version) + "\"");
     r.headers.emplace_back("Annals-Position", std::to_string(position));
     app.reply(c, std::move(r));
   });

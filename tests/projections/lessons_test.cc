@@ -70,7 +70,8 @@ TEST(LessonsReadModel, UpdatesMoveIndexesAndCounters) {
   EXPECT_EQ(body["status"], "closed");
   EXPECT_EQ(body["updated_at"], format_instant(h.now()));
   auto q = h.lesson_queries();
-  EXPECT_EQ(json::parse(*q.get(1)), body);
+  EXPECT_EQ(json::parse(q.get(1)->json), body);
+  EXPECT_EQ(q.get(1)->version, 2u);
   projections::LessonFilter closed;
   closed.status = "closed";
   EXPECT_EQ(ids(q.list(closed)), (std::vector<std::int64_t>{1}));
