@@ -68,8 +68,8 @@ Micros system_now() {
 
 Transaction::Transaction(EventStore& store)
     : store_(store), builder_(1024) {
-  head_ = store.head();
-  head_hash_ = store.head_hash();
+  head_ = store.written_head_;
+  head_hash_ = store.written_hash_;
   now_ = store.last_now_;
 }
 
@@ -109,10 +109,11 @@ void Transaction::remove(rocksdb::ColumnFamilyHandle* cf, std::string_view key) 
 
 void Transaction::read_stream(std::string_view stream,
                               const std::function<void(const StoredEvent&)>& fn) const {
-  store_.read_stream(stream, 1, [&](std::uint64_t, const StoredEvent& e) {
+  // The writer reads the latest written state, which may be ahead of the durable view.
+  store_.read_stream_at(rocksdb::ReadOptions(), stream, 1, [&](std::uint64_t, const StoredEvent& e) {
     fn(e);
     return true;
-  });
+  }, false);
   for (const StoredEvent& e : staged_) {
     const auto* s = e.event().stream();
     if (s != nullptr && s->string_view() == stream) fn(e);
@@ -252,15 +253,23 @@ std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOption
     if (decode_stored(read_u64_be(it->key().ToStringView()), it->value().ToStringView(), last)) {
       store->head_ = last.position;
       store->head_hash_ = last.hash;
+      store->written_head_ = last.position;
+      store->written_hash_ = last.hash;
       store->last_now_ = last.event().recorded_at();
     }
   }
-  if (!o.read_only) store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
+  it.reset();
+  if (!o.read_only) {
+    store->snapshot_ = store->take_snapshot();
+    store->writer_ = std::thread([s = store.get()] { s->writer_loop(); });
+    store->syncer_ = std::thread([s = store.get()] { s->syncer_loop(); });
+  }
   return store;
 }
 
 EventStore::~EventStore() {
   stop();
+  snapshot_.reset();
   for (auto& [name, h] : families_) db_->DestroyColumnFamilyHandle(h);
   families_.clear();
   if (db_) db_->Close();
@@ -273,9 +282,32 @@ Digest EventStore::head_hash() const {
   return head_hash_;
 }
 
+std::shared_ptr<const rocksdb::Snapshot> EventStore::take_snapshot() {
+  rocksdb::DB* db = db_.get();
+  return std::shared_ptr<const rocksdb::Snapshot>(
+      db->GetSnapshot(), [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+}
+
+ReadView EventStore::read_view() const {
+  std::lock_guard lock(head_mutex_);
+  return ReadView(snapshot_, head_.load());
+}
+
+void EventStore::refresh_view() {
+  if (options_.read_only) return;
+  auto snap = take_snapshot();
+  std::lock_guard lock(head_mutex_);
+  snapshot_ = std::move(snap);
+}
+
 std::optional<StoredEvent> EventStore::read(std::uint64_t position) const {
+  return read_at(read_view().options(), position);
+}
+
+std::optional<StoredEvent> EventStore::read_at(const rocksdb::ReadOptions& ro,
+                                               std::uint64_t position) const {
   std::string value;
-  if (!db_->Get(rocksdb::ReadOptions(), log_cf_, u64_be(position), &value).ok()) {
+  if (!db_->Get(ro, log_cf_, u64_be(position), &value).ok()) {
     return std::nullopt;
   }
   StoredEvent e;
@@ -287,7 +319,8 @@ void EventStore::read_range(std::uint64_t from, std::uint64_t to,
                             const std::function<bool(const StoredEvent&)>& fn,
                             bool backward) const {
   if (from > to) return;
-  rocksdb::ReadOptions ro;
+  const ReadView view = read_view();
+  rocksdb::ReadOptions ro = view.options();
   ro.readahead_size = 2u << 20;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_cf_));
   StoredEvent e;
@@ -306,7 +339,7 @@ void EventStore::read_range(std::uint64_t from, std::uint64_t to,
 
 std::uint64_t EventStore::stream_version(std::string_view stream) const {
   std::string v;
-  if (db_->Get(rocksdb::ReadOptions(), streams_cf_, slice(stream), &v).ok() && v.size() == 8) {
+  if (db_->Get(read_view().options(), streams_cf_, slice(stream), &v).ok() && v.size() == 8) {
     return read_u64_be(v);
   }
   return 0;
@@ -315,9 +348,17 @@ std::uint64_t EventStore::stream_version(std::string_view stream) const {
 void EventStore::read_stream(std::string_view stream, std::uint64_t from_version,
                              const std::function<bool(std::uint64_t, const StoredEvent&)>& fn,
                              bool backward) const {
+  const ReadView view = read_view();
+  read_stream_at(view.options(), stream, from_version, fn, backward);
+}
+
+void EventStore::read_stream_at(const rocksdb::ReadOptions& ro, std::string_view stream,
+                                std::uint64_t from_version,
+                                const std::function<bool(std::uint64_t, const StoredEvent&)>& fn,
+                                bool backward) const {
   std::string prefix(stream);
   prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), stream_index_cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, stream_index_cf_));
   auto step = [&] { backward ? it->Prev() : it->Next(); };
   if (backward) {
     it->SeekForPrev(stream_index_key(stream, from_version));
@@ -327,7 +368,7 @@ void EventStore::read_stream(std::string_view stream, std::uint64_t from_version
   for (; it->Valid(); step()) {
     auto key = it->key().ToStringView();
     if (key.size() != prefix.size() + 8 || !key.starts_with(prefix)) break;
-    auto e = read(read_u64_be(it->value().ToStringView()));
+    auto e = read_at(ro, read_u64_be(it->value().ToStringView()));
     if (!e || !fn(read_u64_be(key, prefix.size()), *e)) break;
   }
 }
@@ -335,7 +376,7 @@ void EventStore::read_stream(std::string_view stream, std::uint64_t from_version
 std::optional<std::string> EventStore::idempotency_record(std::string_view scope,
                                                           std::string_view key) const {
   std::string value;
-  if (db_->Get(rocksdb::ReadOptions(), idempotency_cf_, idempotency_key(scope, key), &value).ok()) {
+  if (db_->Get(read_view().options(), idempotency_cf_, idempotency_key(scope, key), &value).ok()) {
     return value;
   }
   return std::nullopt;
@@ -410,6 +451,12 @@ void EventStore::stop() {
     queue_cv_.notify_all();
   }
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(sync_mutex_);
+    sync_stopping_ = true;
+    sync_cv_.notify_all();
+  }
+  if (syncer_.joinable()) syncer_.join();
 }
 
 void EventStore::writer_loop() {
@@ -441,38 +488,79 @@ void EventStore::commit(std::vector<WriteJob>& jobs) {
     }
     tx.end_job(keep);
   }
-  std::optional<Problem> failure;
-  if (!tx.writes_.empty()) {
+  Pending p;
+  p.started = std::chrono::steady_clock::now();
+  if (!writable_.load()) {
+    p.failure = Problem::make(ProblemKind::kUnavailable, "the store is not accepting writes");
+  } else if (!tx.writes_.empty()) {
     if (commit_hook_ && !tx.staged_.empty()) commit_hook_(tx, tx.staged_);
-    const auto started = std::chrono::steady_clock::now();
-    rocksdb::WriteOptions wo;
-    wo.sync = options_.sync;
     rocksdb::WriteBatch batch;
     tx.writes_.write_sorted(batch);
-    const rocksdb::Status s = db_->Write(wo, &batch);
-    stats_.commit_seconds.observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    // Not synced here: the syncer makes it durable while this thread decides the next batch.
+    const rocksdb::Status s = db_->Write(rocksdb::WriteOptions(), &batch);
     if (s.ok()) {
-      {
-        std::lock_guard lock(head_mutex_);
-        head_hash_ = tx.head_hash_;
-        head_.store(tx.head_, std::memory_order_release);
-      }
+      written_head_ = tx.head_;
+      written_hash_ = tx.head_hash_;
       last_now_ = tx.now_;
-      head_cv_.notify_all();
+      p.wrote = true;
+      p.head = tx.head_;
+      p.hash = tx.head_hash_;
+      p.snapshot = take_snapshot();
     } else {
       writable_ = false;
-      stats_.write_refusals.fetch_add(jobs.size());
-      failure =
+      p.failure =
           Problem::make(ProblemKind::kUnavailable, "the store refused the write: " + s.ToString());
     }
   }
   stats_.batch_commands.observe(static_cast<double>(jobs.size()));
-  for (auto& job : jobs) {
-    if (job.done) job.done(failure);
-  }
-  if (!failure && !tx.staged_.empty()) {
-    for (auto& l : listeners_) l(tx.head_);
+  p.jobs = std::move(jobs);
+  jobs.clear();
+  std::lock_guard lock(sync_mutex_);
+  pending_.push_back(std::move(p));
+  sync_cv_.notify_one();
+}
+
+void EventStore::syncer_loop() {
+  std::deque<Pending> group;
+  for (;;) {
+    {
+      std::unique_lock lock(sync_mutex_);
+      sync_cv_.wait(lock, [&] { return sync_stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping and drained
+      group.swap(pending_);
+    }
+    // One WAL sync covers every batch written so far.
+    const bool wrote = std::any_of(group.begin(), group.end(), [](auto& p) { return p.wrote; });
+    rocksdb::Status s;
+    if (wrote && options_.sync && writable_.load()) s = db_->SyncWAL();
+    if (!s.ok()) {
+      writable_ = false;
+      stats_.write_refusals.fetch_add(group.size());
+    }
+    for (Pending& p : group) {
+      if (!p.failure && (!s.ok() || !writable_.load())) {
+        p.failure = Problem::make(ProblemKind::kUnavailable,
+                                  "the store could not make the write durable: " + s.ToString());
+      }
+      if (!p.failure && p.wrote) {
+        {
+          std::lock_guard lock(head_mutex_);
+          head_hash_ = p.hash;
+          snapshot_ = std::move(p.snapshot);
+          head_.store(p.head, std::memory_order_release);
+        }
+        head_cv_.notify_all();
+        stats_.commit_seconds.observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - p.started).count());
+      }
+      for (auto& job : p.jobs) {
+        if (job.done) job.done(p.failure);
+      }
+      if (!p.failure && p.wrote) {
+        for (auto& l : listeners_) l(p.head);
+      }
+    }
+    group.clear();
   }
 }
 

@@ -81,6 +81,24 @@ struct AppendResult {
 
 class EventStore;
 
+// A consistent view of the durable state: the head position and a RocksDB snapshot at it.
+class ReadView {
+ public:
+  ReadView() = default;
+  ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head)
+      : snapshot_(std::move(snapshot)), head_(head) {}
+  rocksdb::ReadOptions options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_.get();
+    return ro;
+  }
+  std::uint64_t head() const { return head_; }
+
+ private:
+  std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  std::uint64_t head_ = 0;
+};
+
 // The state of one group commit as seen by the writer thread. Reads see everything staged so far.
 class Transaction {
  public:
@@ -115,6 +133,24 @@ class Transaction {
 
  private:
   friend class EventStore;
+
+// A consistent view of the durable state: the head position and a RocksDB snapshot at it.
+class ReadView {
+ public:
+  ReadView() = default;
+  ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head)
+      : snapshot_(std::move(snapshot)), head_(head) {}
+  rocksdb::ReadOptions options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_.get();
+    return ro;
+  }
+  std::uint64_t head() const { return head_; }
+
+ private:
+  std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  std::uint64_t head_ = 0;
+};
   explicit Transaction(EventStore& store);
   void begin_job(Micros now);
   void end_job(bool keep);
@@ -169,9 +205,14 @@ class EventStore {
   EventStore(const EventStore&) = delete;
   EventStore& operator=(const EventStore&) = delete;
 
-  // --- read side (any thread) ---
+  // --- read side (any thread; durable state only) ---
   std::uint64_t head() const { return head_.load(std::memory_order_acquire); }
   Digest head_hash() const;
+  // The durable state to read from; hold it for the duration of a multi-read query.
+  ReadView read_view() const;
+  // Re-publishes the durable view after writes made outside the writer (start-up catch-up,
+  // offline rebuilds). REQUIRES: no batch is being committed.
+  void refresh_view();
   std::optional<StoredEvent> read(std::uint64_t position) const;
   // Calls fn for each event with from ≤ position ≤ to, ascending (or descending), until it
   // returns false.
@@ -216,9 +257,26 @@ class EventStore {
 
  private:
   friend class Transaction;
+  // A written batch waiting for its sync.
+  struct Pending {
+    std::vector<WriteJob> jobs;
+    bool wrote = false;
+    std::optional<Problem> failure;
+    std::uint64_t head = 0;
+    Digest hash{};
+    std::shared_ptr<const rocksdb::Snapshot> snapshot;
+    std::chrono::steady_clock::time_point started;
+  };
   explicit EventStore(StoreOptions options);
   void writer_loop();
   void commit(std::vector<WriteJob>& jobs);
+  void syncer_loop();
+  std::shared_ptr<const rocksdb::Snapshot> take_snapshot();
+  std::optional<StoredEvent> read_at(const rocksdb::ReadOptions& ro, std::uint64_t position) const;
+  void read_stream_at(const rocksdb::ReadOptions& ro, std::string_view stream,
+                      std::uint64_t from_version,
+                      const std::function<bool(std::uint64_t, const StoredEvent&)>& fn,
+                      bool backward) const;
   Micros clock_now() const;
 
   StoreOptions options_;
@@ -232,11 +290,22 @@ class EventStore {
   rocksdb::ColumnFamilyHandle* stream_index_cf_ = nullptr;  // stream ‖ 0 ‖ version → position
   rocksdb::ColumnFamilyHandle* idempotency_cf_ = nullptr;
 
+  // Durable state, published by the syncer (REQUIRES: head_mutex_ for hash and snapshot).
   std::atomic<std::uint64_t> head_{0};
   mutable std::mutex head_mutex_;
   mutable std::condition_variable head_cv_;
   Digest head_hash_{};
+  std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  // Written state, known to the writer thread only (may be ahead of the durable state).
+  std::uint64_t written_head_ = 0;
+  Digest written_hash_{};
   Micros last_now_ = 0;
+  // Batches between the writer and the syncer.
+  std::mutex sync_mutex_;
+  std::condition_variable sync_cv_;
+  std::deque<Pending> pending_;
+  bool sync_stopping_ = false;
+  std::thread syncer_;
 
   CommitHook commit_hook_;
   std::vector<std::function<void(std::uint64_t)>> listeners_;

@@ -205,7 +205,7 @@ void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
 std::optional<LessonRow> LessonsQueries::get(std::int64_t id) const {
   if (id <= 0) return std::nullopt;
   std::string value;
-  if (!db_->Get(rocksdb::ReadOptions(), cf_, "r" + inverted(id), &value).ok() ||
+  if (!db_->Get(view_.options(), cf_, "r" + inverted(id), &value).ok() ||
       value.size() < kVersionBytes) {
     return std::nullopt;
   }
@@ -224,9 +224,7 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
   } else if (f.status) {
     prefix = index_prefix('s', *f.status);
   }
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  const rocksdb::ReadOptions ro = view_.options();
   std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   std::int64_t skipped = 0;
@@ -249,14 +247,11 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
       out.push_back(row.substr(kVersionBytes));
     }
   }
-  db_->ReleaseSnapshot(snap);
   return out;
 }
 
 std::string LessonsQueries::snapshot(Micros now) const {
-  const rocksdb::Snapshot* snap = db_->GetSnapshot();
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
+  const rocksdb::ReadOptions ro = view_.options();
   auto count_at = [&](const std::string& key) -> std::uint64_t {
     std::string v;
     return db_->Get(ro, cf_, key, &v).ok() && v.size() == 8 ? read_u64_be(v) : 0;
@@ -306,7 +301,6 @@ std::string LessonsQueries::snapshot(Micros now) const {
   }
   w.end_array();
   w.end_object();
-  db_->ReleaseSnapshot(snap);
   return out;
 }
 

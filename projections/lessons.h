@@ -39,7 +39,10 @@ struct LessonRow {
 // Reads of the lessons read model from one generation's column family.
 class LessonsQueries {
  public:
-  LessonsQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+  // Reads at `view` (the store's durable state).
+  LessonsQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, events::ReadView view)
+      : db_(db), cf_(cf), view_(std::move(view)) {}
+  std::uint64_t position() const { return view_.head(); }
 
   std::optional<LessonRow> get(std::int64_t id) const;
   // Lesson JSON rows matching the filter, newest first.
@@ -50,6 +53,7 @@ class LessonsQueries {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
+  events::ReadView view_;
 };
 
 }  // namespace annals::projections

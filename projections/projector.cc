@@ -104,7 +104,7 @@ void Projector::open(bool catch_up) {
   for (auto& m : models_) {
     const std::string name(m.projection->name());
     std::string state;
-    if (meta_ != nullptr && store_.db()->Get(rocksdb::ReadOptions(), meta_, name, &state).ok() &&
+    if (meta_ != nullptr && store_.db()->Get(store_.read_view().options(), meta_, name, &state).ok() &&
         state.size() == 16) {
       m.generation = events::read_u64_be(state);
     } else if (writable) {
@@ -124,6 +124,7 @@ void Projector::open(bool catch_up) {
     }
     if (catch_up) this->catch_up(m);
   }
+  store_.refresh_view();
 }
 
 void Projector::attach() {
@@ -136,7 +137,7 @@ void Projector::attach() {
 std::uint64_t Projector::checkpoint(std::string_view name) const {
   std::string state;
   if (meta_ != nullptr &&
-      store_.db()->Get(rocksdb::ReadOptions(), meta_, std::string(name), &state).ok() &&
+      store_.db()->Get(store_.read_view().options(), meta_, std::string(name), &state).ok() &&
       state.size() == 16) {
     return events::read_u64_be(state, 8);
   }
@@ -200,16 +201,14 @@ ReadModelStatus digest_family(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
 std::optional<ReadModelStatus> Projector::status(std::string_view name) const {
   const Model* m = find(name);
   if (m == nullptr || m->cf == nullptr) return std::nullopt;
-  // The checkpoint and the rows are read at one snapshot.
-  const rocksdb::Snapshot* snap = store_.db()->GetSnapshot();
-  ReadModelStatus st = digest_family(store_.db(), m->cf, m->projection->row_prefix(), snap);
+  // The checkpoint and the rows are read at one durable snapshot.
+  const events::ReadView view = store_.read_view();
+  const rocksdb::ReadOptions ro = view.options();
+  ReadModelStatus st = digest_family(store_.db(), m->cf, m->projection->row_prefix(), ro.snapshot);
   std::string state;
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap;
   if (store_.db()->Get(ro, meta_, std::string(name), &state).ok() && state.size() == 16) {
     st.position = events::read_u64_be(state, 8);
   }
-  store_.db()->ReleaseSnapshot(snap);
   st.name = std::string(name);
   st.generation = m->generation;
   return st;
@@ -287,6 +286,7 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
     t.model->generation = t.generation;
     t.model->cf = t.cf;
   }
+  store_.refresh_view();
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (auto& t : targets) {

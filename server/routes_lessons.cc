@@ -20,7 +20,8 @@ std::optional<std::int64_t> lesson_id(const Call& c) {
 }
 
 projections::LessonsQueries lesson_queries(App& app) {
-  return projections::LessonsQueries(app.store().db(), app.projector().family("lessons"));
+  return projections::LessonsQueries(app.store().db(), app.projector().family("lessons"),
+                                     app.store().read_view());
 }
 
 void list_lessons(App& app, const CallPtr& c) {
@@ -41,18 +42,18 @@ void list_lessons(App& app, const CallPtr& c) {
   f.repo = opt("repo");
   f.work_item_id = opt("work_item_id");
   app.after_min_position(c, [&app, c, f] {
-    const auto position = app.store().head();
-    app.reply_json(c, 200, render_page("lessons", lesson_queries(app).list(f), f.limit, f.offset),
-                   position);
+    const auto q = lesson_queries(app);
+    app.reply_json(c, 200, render_page("lessons", q.list(f), f.limit, f.offset), q.position());
   });
 }
 
 void get_lesson(App& app, const CallPtr& c) {
   if (!app.config().lessons_enabled) return app.reply_json(c, 200, kDisabled);
   app.after_min_position(c, [&app, c] {
-    const auto position = app.store().head();
+    const auto q = lesson_queries(app);
+    const auto position = q.position();
     auto id = lesson_id(*c);
-    auto row = id ? lesson_queries(app).get(*id) : std::nullopt;
+    auto row = id ? q.get(*id) : std::nullopt;
     if (!row) {
       return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Lesson not found."));
     }
@@ -87,11 +88,12 @@ void update_lesson(App& app, const CallPtr& c) {
 
 void get_queue(App& app, const CallPtr& c) {
   app.after_min_position(c, [&app, c] {
-    const auto position = app.store().head();
+    const auto q = lesson_queries(app);
+    const auto position = q.position();
     std::string body =
         R"({"automations":{"due":0,"running":0,"next_due_at":null},"evolution":{"pending":0},)"
         R"("drafting":{"pending":0},"lessons":)";
-    body += app.config().lessons_enabled ? lesson_queries(app).snapshot(app.now()) : kDisabled;
+    body += app.config().lessons_enabled ? q.snapshot(app.now()) : kDisabled;
     body += "}";
     app.reply_json(c, 200, std::move(body), position);
   });

@@ -59,7 +59,8 @@ class Harness {
   }
 
   projections::LessonsQueries lesson_queries() const {
-    return projections::LessonsQueries(store_->db(), projector_->family("lessons"));
+    return projections::LessonsQueries(store_->db(), projector_->family("lessons"),
+                                       store_->read_view());
   }
 
   Config& config() { return config_; }
