@@ -532,7 +532,12 @@ void EventStore::syncer_loop() {
     // One WAL sync covers every batch written so far.
     const bool wrote = std::any_of(group.begin(), group.end(), [](auto& p) { return p.wrote; });
     rocksdb::Status s;
-    if (wrote && options_.sync && writable_.load()) s = db_->SyncWAL();
+    if (wrote && options_.sync && writable_.load()) {
+      const auto sync_started = std::chrono::steady_clock::now();
+      s = db_->SyncWAL();
+      stats_.wal_sync_seconds.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - sync_started).count());
+    }
     if (!s.ok()) {
       writable_ = false;
       stats_.write_refusals.fetch_add(group.size());

@@ -130,7 +130,10 @@ void App::register_routes() {
   add_audit_routes(routes_);
   add_system_routes(routes_);
   std::vector<std::pair<std::string, std::string>> names;
-  for (const auto& r : routes_) names.emplace_back(r.pattern, r.method);
+  for (const auto& r : routes_) {
+    names.emplace_back(r.pattern, r.method);
+    route_segments_.push_back(split_path(r.pattern));
+  }
   metrics_ = std::make_unique<Metrics>(std::move(names));
 }
 
@@ -141,8 +144,9 @@ const Route* App::match(const std::string& method, const std::string& path,
   int best_literals = -1;
   std::vector<const Route*> best;
   std::map<std::string, std::string> best_params;
-  for (const auto& r : routes_) {
-    const auto pattern = split_path(r.pattern);
+  for (std::size_t ri = 0; ri < routes_.size(); ++ri) {
+    const Route& r = routes_[ri];
+    const auto& pattern = route_segments_[ri];
     if (pattern.size() != segments.size()) continue;
     int literals = 0;
     bool ok = true;

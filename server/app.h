@@ -98,6 +98,7 @@ class App {
   std::unique_ptr<commands::LessonCommands> lessons_;
   std::unique_ptr<PositionWaiter> waiter_;
   std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> route_segments_;  // routes_[i].pattern split on '/'
   std::unique_ptr<Metrics> metrics_;
 };
 

@@ -33,6 +33,8 @@ void metrics(App& app, const CallPtr& c) {
   stats.batch_commands.render(out, "annals_commit_batch_commands", "");
   out += "# TYPE annals_commit_seconds histogram\n";
   stats.commit_seconds.render(out, "annals_commit_seconds", "");
+  out += "# TYPE annals_wal_sync_seconds histogram\n";
+  stats.wal_sync_seconds.render(out, "annals_wal_sync_seconds", "");
   out += "# TYPE annals_store_write_refusals_total counter\nannals_store_write_refusals_total " +
          std::to_string(stats.write_refusals.load()) + "\n";
   out += "# TYPE annals_projection_position gauge\n";
