@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
     f.repo = "repo-" + std::to_string(i % 20);
     f.root_cause = "root cause of lesson " + std::to_string(i) + ": a gate failed on a flaky check";
     f.detail = R"({"seed":)" + std::to_string(i) + "}";
-    submit([&] { lessons.record(std::move(f), {"seed", "seed", std::nullopt, "", std::nullopt}, done); });
+    submit([&] {
+      lessons.record(std::move(f), {"seed", "seed", std::nullopt, "", std::nullopt}, done);
+    });
     if (i % 10 == 0) {
       const std::int64_t id = i / 2;
       submit([&] {
@@ -77,7 +79,8 @@ int main(int argc, char** argv) {
     std::unique_lock lock(m);
     cv.wait(lock, [&] { return in_flight == 0; });
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("seeded %lld lessons, head %llu, %.1f s, failed %lld\n", static_cast<long long>(n),
               static_cast<unsigned long long>(store.head()), secs, static_cast<long long>(failed));
   return failed == 0 ? 0 : 1;

@@ -1,5 +1,6 @@
 // EventStore append throughput without HTTP: T threads each append lessons in a closed loop for
-// D seconds through the writer's group commit. Usage: store_bench DIR [THREADS] [SECONDS] [sync 0|1]
+// D seconds through the writer's group commit. Usage: store_bench DIR [THREADS] [SECONDS] [sync
+// 0|1]
 #include <atomic>
 #include <chrono>
 #include <cstdio>

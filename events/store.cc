@@ -66,8 +66,7 @@ Micros system_now() {
 // ---------------------------------------------------------------------------------------------
 // Transaction
 
-Transaction::Transaction(EventStore& store)
-    : store_(store), builder_(1024) {
+Transaction::Transaction(EventStore& store) : store_(store), builder_(1024) {
   head_ = store.written_head_;
   head_hash_ = store.written_hash_;
   now_ = store.last_now_;
@@ -110,10 +109,13 @@ void Transaction::remove(rocksdb::ColumnFamilyHandle* cf, std::string_view key) 
 void Transaction::read_stream(std::string_view stream,
                               const std::function<void(const StoredEvent&)>& fn) const {
   // The writer reads the latest written state, which may be ahead of the durable view.
-  store_.read_stream_at(rocksdb::ReadOptions(), stream, 1, [&](std::uint64_t, const StoredEvent& e) {
-    fn(e);
-    return true;
-  }, false);
+  store_.read_stream_at(
+      rocksdb::ReadOptions(), stream, 1,
+      [&](std::uint64_t, const StoredEvent& e) {
+        fn(e);
+        return true;
+      },
+      false);
   for (const StoredEvent& e : staged_) {
     const auto* s = e.event().stream();
     if (s != nullptr && s->string_view() == stream) fn(e);

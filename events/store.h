@@ -6,7 +6,8 @@
 //   from 32 zero bytes.
 // - One writer thread runs WriteJobs in submission order and commits all jobs it drained in one
 //   synced WriteBatch (group commit): events, stream index, idempotency records, and whatever the
-//   commit hook (the projector) adds, written in key order (see StagedWrites). A job's `done` runs only after that batch is on disk.
+//   commit hook (the projector) adds, written in key order (see StagedWrites). A job's `done` runs
+//   only after that batch is on disk.
 // - A job that returns false, or whose append fails, leaves no trace in the batch.
 #pragma once
 
@@ -134,23 +135,23 @@ class Transaction {
  private:
   friend class EventStore;
 
-// A consistent view of the durable state: the head position and a RocksDB snapshot at it.
-class ReadView {
- public:
-  ReadView() = default;
-  ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head)
-      : snapshot_(std::move(snapshot)), head_(head) {}
-  rocksdb::ReadOptions options() const {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot_.get();
-    return ro;
-  }
-  std::uint64_t head() const { return head_; }
+  // A consistent view of the durable state: the head position and a RocksDB snapshot at it.
+  class ReadView {
+   public:
+    ReadView() = default;
+    ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head)
+        : snapshot_(std::move(snapshot)), head_(head) {}
+    rocksdb::ReadOptions options() const {
+      rocksdb::ReadOptions ro;
+      ro.snapshot = snapshot_.get();
+      return ro;
+    }
+    std::uint64_t head() const { return head_; }
 
- private:
-  std::shared_ptr<const rocksdb::Snapshot> snapshot_;
-  std::uint64_t head_ = 0;
-};
+   private:
+    std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+    std::uint64_t head_ = 0;
+  };
   explicit Transaction(EventStore& store);
   void begin_job(Micros now);
   void end_job(bool keep);
@@ -194,8 +195,8 @@ struct CommitStats {
   Histogram commit_seconds{
       {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
   // WAL fsync duration per sync (one sync covers every batch written since the last).
-  Histogram wal_sync_seconds{{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                              0.1, 0.25, 1}};
+  Histogram wal_sync_seconds{
+      {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
   std::atomic<std::uint64_t> write_refusals{0};
 };
 

@@ -104,7 +104,8 @@ void Projector::open(bool catch_up) {
   for (auto& m : models_) {
     const std::string name(m.projection->name());
     std::string state;
-    if (meta_ != nullptr && store_.db()->Get(store_.read_view().options(), meta_, name, &state).ok() &&
+    if (meta_ != nullptr &&
+        store_.db()->Get(store_.read_view().options(), meta_, name, &state).ok() &&
         state.size() == 16) {
       m.generation = events::read_u64_be(state);
     } else if (writable) {
@@ -243,8 +244,8 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
   // ingested at once, where later chunks' reads see it. Compaction of the generation's files is
   // left to RocksDB's background work.
   for (auto& t : targets) {
-    store_.db()->SetOptions(t.cf, {{"level0_slowdown_writes_trigger", "1000"},
-                                   {"level0_stop_writes_trigger", "1000"}});
+    store_.db()->SetOptions(
+        t.cf, {{"level0_slowdown_writes_trigger", "1000"}, {"level0_stop_writes_trigger", "1000"}});
   }
   const rocksdb::Options file_options = store_.family_file_options();
   const std::string scratch = store_.dir() + "/rebuild-scratch";
@@ -268,8 +269,8 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
   }
   std::filesystem::remove_all(scratch);
   for (auto& t : targets) {
-    store_.db()->SetOptions(t.cf, {{"level0_slowdown_writes_trigger", "20"},
-                                   {"level0_stop_writes_trigger", "36"}});
+    store_.db()->SetOptions(
+        t.cf, {{"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
   }
 
   // The swap: one synced write points every rebuilt read model at its new generation.

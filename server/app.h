@@ -30,7 +30,7 @@ class App;
 struct Call {
   HttpRequest req;
   Respond respond;
-  int route_index = -1;  // the matched route, for metrics (-1: none)
+  int route_index = -1;                       // the matched route, for metrics (-1: none)
   std::map<std::string, std::string> params;  // path parameters
   std::map<std::string, std::string> query;
   std::string actor;

@@ -19,7 +19,8 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, App& app) : stream_(std::move(socket)), app_(app) {}
+  Session(tcp::socket&& socket, App& app)
+      : stream_(std::move(socket)), read_timer_(stream_.get_executor()), app_(app) {}
 
   void start() {
     net::dispatch(stream_.get_executor(),
@@ -46,7 +47,17 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(cfg().http_max_header_bytes));
     // The body limit is applied once the head is in, so that route and auth answers come first.
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-    stream_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
+    // Beast's own stream timeout closes the socket; a request that is too slow gets a 408, so
+    // the read phase is bounded by a timer that only cancels the read.
+    stream_.expires_never();
+    timed_out_ = false;
+    read_timer_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
+    read_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
   }
@@ -65,12 +76,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   bool fail_read(beast::error_code ec) {
-    if (ec == http::error::header_limit) {
+    read_timer_.cancel();
+    if (timed_out_) {
+      send_problem(ProblemKind::kRequestTimeout, "The request was not received in time.");
+    } else if (ec == http::error::header_limit) {
       send_problem(ProblemKind::kHeaderTooLarge, "The request head is too large.");
     } else if (ec == http::error::body_limit) {
       send_problem(ProblemKind::kPayloadTooLarge, "The request body is too large.");
-    } else if (ec == beast::error::timeout) {
-      send_problem(ProblemKind::kRequestTimeout, "The request was not received in time.");
     } else if (ec == http::error::end_of_stream || ec == net::error::eof ||
                ec == net::error::connection_reset || ec == net::error::operation_aborted) {
       close();
@@ -118,7 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
       fail_read(ec);
       return;
     }
-    stream_.expires_never();
+    read_timer_.cancel();
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -189,6 +201,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer read_timer_;
+  bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   App& app_;

@@ -409,6 +409,79 @@ TEST_F(Http, ConcurrentWritersAllLandDurably) {
   EXPECT_EQ(json::parse(client_->get("/audit/verify", kViewer).body)["ok"], true);
 }
 
+TEST_F(Http, RequestIdsBecomeCorrelationIds) {
+  auto r = post_lesson(R"({"lesson_type":"x"})", kWorker, {{"X-Request-Id", "req-42"}});
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(r.header("annals-request-id"), "req-42");
+  EXPECT_EQ(json::parse(client_->get("/events/1", kViewer).body)["correlation_id"], "req-42");
+  auto generated = post_lesson(R"({"lesson_type":"x"})");
+  const std::string id = generated.header("annals-request-id");
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(id[14], '7');  // UUIDv7
+  EXPECT_EQ(json::parse(client_->get("/events/2", kViewer).body)["correlation_id"], id);
+}
+
+TEST_F(Http, SlowRequestsTimeOutWith408) {
+  ASSERT_EQ(stop(), 0);
+  start({"--set", "http_read_timeout_seconds=1"});
+  // A request head that never completes.
+  auto r = client_->raw("POST /lessons HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{\"lesson");
+  EXPECT_EQ(r.status, 408);
+  EXPECT_EQ(client_->get("/healthz").status, 200);
+}
+
+TEST_F(Http, SigtermUnderLoadLosesNoAcknowledgedWrite) {
+  std::atomic<bool> go{true};
+  std::atomic<int> acked{0};
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&] {
+      HttpClient c(server_->port());
+      while (go.load()) {
+        try {
+          if (c.post("/lessons", R"({"lesson_type":"shutdown"})", kWorker).status == 201) ++acked;
+        } catch (const std::exception&) {
+          return;  // the server went away
+        }
+      }
+    });
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (acked.load() < 200 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_GE(acked.load(), 200);
+  client_.reset();
+  EXPECT_EQ(server_->stop(), 0);  // SIGTERM while the writers are still sending
+  server_.reset();
+  go = false;
+  for (auto& t : writers) t.join();
+  start();
+  auto page = json::parse(client_->get("/lessons?limit=1000&lesson_type=shutdown", kViewer).body);
+  EXPECT_GE(page["count"].get<int>(), acked.load());
+}
+
+TEST(HttpStartup, EnvironmentOverridesTheFile) {
+  TempDir dir;
+  std::ofstream(dir.sub("annals.yaml")) << "lessons_enabled: true\nlessons_dedup_window_s: 10\n";
+  ::setenv("ANNALS_LESSONS_DEDUP_WINDOW_S", "77", 1);
+  auto env = run_command(ANNALSD_PATH, {"--check-config", "--config", dir.sub("annals.yaml")});
+  auto flag = run_command(ANNALSD_PATH, {"--check-config", "--config", dir.sub("annals.yaml"),
+                                         "--set", "lessons_dedup_window_s=5"});
+  ::unsetenv("ANNALS_LESSONS_DEDUP_WINDOW_S");
+  EXPECT_NE(env.out.find("lessons_dedup_window_s: 77"), std::string::npos) << env.out;
+  EXPECT_NE(flag.out.find("lessons_dedup_window_s: 5"), std::string::npos);
+  ::setenv("ANNALS_HTTP_MAX_BODY_BYTES", "big", 1);
+  auto bad = run_command(ANNALSD_PATH, {"--check-config"});
+  ::unsetenv("ANNALS_HTTP_MAX_BODY_BYTES");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("http_max_body_bytes"), std::string::npos);
+  std::ofstream(dir.sub("bad.yaml")) << "tokens:\n  - {name: system, token: x, role: admin}\n";
+  auto reserved = run_command(ANNALSD_PATH, {"--check-config", "--config", dir.sub("bad.yaml")});
+  EXPECT_EQ(reserved.exit_code, 2);
+  EXPECT_NE(reserved.err.find("reserved"), std::string::npos);
+}
+
 TEST(HttpStartup, RefusesUnsafeOrHeldConfigurations) {
   TempDir dir;
   // EA-07: non-loopback listen without tokens.
