@@ -202,14 +202,14 @@ void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::optional<LessonRow> LessonsQueries::get(std::int64_t id) const {
+std::optional<VersionedRow> LessonsQueries::get(std::int64_t id) const {
   if (id <= 0) return std::nullopt;
   std::string value;
   if (!db_->Get(view_.options(), cf_, "r" + inverted(id), &value).ok() ||
       value.size() < kVersionBytes) {
     return std::nullopt;
   }
-  return LessonRow{read_u64_be(value), value.substr(kVersionBytes)};
+  return VersionedRow{read_u64_be(value), value.substr(kVersionBytes)};
 }
 
 std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {

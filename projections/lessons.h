@@ -31,11 +31,6 @@ struct LessonFilter {
   std::int64_t offset = 0;
 };
 
-struct LessonRow {
-  std::uint64_t version = 0;  // of the lesson's stream: the ETag
-  std::string json;
-};
-
 // Reads of the lessons read model from one generation's column family.
 class LessonsQueries {
  public:
@@ -44,7 +39,7 @@ class LessonsQueries {
       : db_(db), cf_(cf), view_(std::move(view)) {}
   std::uint64_t position() const { return view_.head(); }
 
-  std::optional<LessonRow> get(std::int64_t id) const;
+  std::optional<VersionedRow> get(std::int64_t id) const;
   // Lesson JSON rows matching the filter, newest first.
   std::vector<std::string> list(const LessonFilter& filter) const;
   // The snapshot of SPEC §4.6 as a JSON object (with "enabled": true).

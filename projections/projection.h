@@ -32,6 +32,12 @@ class Rows {
   rocksdb::ColumnFamilyHandle* cf_;
 };
 
+// A resource row together with the version of the stream holding the resource (its ETag).
+struct VersionedRow {
+  std::uint64_t version = 0;
+  std::string json;
+};
+
 class Projection {
  public:
   virtual ~Projection() = default;

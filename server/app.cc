@@ -112,6 +112,7 @@ App::App(Config config, std::function<Micros()> clock)
   projector_->attach();
   bus_ = std::make_unique<commands::CommandBus>(*store_);
   lessons_ = std::make_unique<commands::LessonCommands>(*bus_, config_);
+  capabilities_ = std::make_unique<commands::CapabilityCommands>(*bus_);
   waiter_ = std::make_unique<PositionWaiter>(*store_);
   store_->add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
   register_routes();
@@ -126,6 +127,7 @@ void App::shutdown() {
 Micros App::now() const { return clock_ ? clock_() : system_now(); }
 
 void App::register_routes() {
+  add_capability_routes(routes_);
   add_lesson_routes(routes_);
   add_audit_routes(routes_);
   add_system_routes(routes_);

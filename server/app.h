@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "commands/capabilities.h"
 #include "commands/command_bus.h"
 #include "commands/lessons.h"
 #include "domain/config.h"
@@ -69,6 +70,8 @@ class App {
   projections::Projector& projector() { return *projector_; }
   commands::CommandBus& bus() { return *bus_; }
   commands::LessonCommands& lessons() { return *lessons_; }
+  commands::CapabilityCommands& capabilities() { return *capabilities_; }
+  const std::vector<Route>& routes() const { return routes_; }
   Metrics& metrics() { return *metrics_; }
   Micros now() const;
 
@@ -96,6 +99,7 @@ class App {
   std::unique_ptr<projections::Projector> projector_;
   std::unique_ptr<commands::CommandBus> bus_;
   std::unique_ptr<commands::LessonCommands> lessons_;
+  std::unique_ptr<commands::CapabilityCommands> capabilities_;
   std::unique_ptr<PositionWaiter> waiter_;
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> route_segments_;  // routes_[i].pattern split on '/'
@@ -103,6 +107,7 @@ class App {
 };
 
 // Route registration, one file per area.
+void add_capability_routes(std::vector<Route>& routes);
 void add_lesson_routes(std::vector<Route>& routes);
 void add_audit_routes(std::vector<Route>& routes);
 void add_system_routes(std::vector<Route>& routes);

@@ -70,12 +70,8 @@ namespace {
 
 // The OpenAPI 3.1 document, generated from the route table so it never drifts from it.
 void openapi(App& app, const CallPtr& c) {
-  std::vector<Route> routes;
-  add_lesson_routes(routes);
-  add_audit_routes(routes);
-  add_system_routes(routes);
   std::map<std::string, std::vector<const Route*>> by_path;
-  for (const auto& r : routes) by_path[r.pattern].push_back(&r);
+  for (const auto& r : app.routes()) by_path[r.pattern].push_back(&r);
   std::string out;
   JsonWriter w(out);
   w.begin_object();

@@ -342,10 +342,14 @@ TEST_F(Http, ServesEventsStreamsAndAudit) {
   EXPECT_EQ(verify["events"], 4);
   EXPECT_EQ(verify["hash"], e4["hash"]);
   auto projections = json::parse(client_->get("/admin/projections", kViewer).body);
-  EXPECT_EQ(projections["projections"][0]["name"], "lessons");
-  EXPECT_EQ(projections["projections"][0]["position"], 4);
-  EXPECT_EQ(projections["projections"][0]["rows"], 3);
-  EXPECT_EQ(projections["projections"][0]["lag"], 0);
+  json lessons;
+  for (const auto& p : projections["projections"]) {
+    if (p["name"] == "lessons") lessons = p;
+  }
+  EXPECT_EQ(lessons["position"], 4);
+  EXPECT_EQ(lessons["rows"], 3);
+  EXPECT_EQ(lessons["lag"], 0);
+  EXPECT_EQ(lessons["digest"].get<std::string>().size(), 64u);
   EXPECT_EQ(client_->get("/admin/projections/nope", kViewer).status, 404);
 }
 
@@ -407,6 +411,62 @@ TEST_F(Http, ConcurrentWritersAllLandDurably) {
   auto page = json::parse(client_->get("/lessons?limit=1000", kViewer).body);
   EXPECT_EQ(page["count"], 200);
   EXPECT_EQ(json::parse(client_->get("/audit/verify", kViewer).body)["ok"], true);
+}
+
+TEST_F(Http, RegistersAndListsCapabilities) {
+  const std::string product_watch =
+      R"({"name":"product_watch","description":"Watch a product page","trigger_type":"on_schedule",)"
+      R"("input_schema":{"type":"object"},)"
+      R"("default_alert_conditions":{"field":"triggers_alert","op":"==","value":true}})";
+  auto created = client_->post("/admin/capabilities", product_watch, kOps);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto c = json::parse(created.body);
+  EXPECT_EQ(c["name"], "product_watch");
+  EXPECT_EQ(c["created_by"], "ops");
+  EXPECT_EQ(c["input_schema"], json::parse(R"({"type":"object"})"));
+  EXPECT_EQ(c["default_alert_conditions"]["op"], "==");
+  EXPECT_EQ(created.header("location"), "/admin/capabilities/product_watch");
+  EXPECT_EQ(created.header("etag"), "\"1\"");
+  auto dup = client_->post("/admin/capabilities", product_watch, kOps);
+  EXPECT_EQ(dup.status, 409);
+  EXPECT_EQ(json::parse(dup.body)["type"], "urn:annals:problem:duplicate");
+  EXPECT_EQ(client_->post("/admin/capabilities", product_watch, kWorker).status, 403);
+  ASSERT_EQ(client_
+                ->post("/admin/capabilities",
+                       R"({"name":"parse_task","trigger_type":"on_message"})", kOps)
+                .status,
+            201);
+  auto defaults = json::parse(client_->get("/admin/capabilities/parse_task", kViewer).body);
+  EXPECT_EQ(defaults["description"], "");
+  EXPECT_EQ(defaults["input_schema"], json::object());
+  EXPECT_EQ(defaults["default_alert_conditions"], json::object());
+  struct Bad {
+    const char* body;
+    const char* field;
+  };
+  for (const Bad& b :
+       {Bad{R"({"name":"Bad Name","trigger_type":"on_message"})", "name"},
+        Bad{R"({"name":"x","trigger_type":"sometimes"})", "trigger_type"},
+        Bad{R"({"name":"x","trigger_type":"on_message","input_schema":[]})", "input_schema"},
+        Bad{R"({"name":"x","trigger_type":"on_message","default_alert_conditions":{"any_of":"x"}})",
+            "default_alert_conditions.any_of"},
+        Bad{R"({"name":"x","trigger_type":"on_message","colour":"red"})", "colour"},
+        Bad{R"({"trigger_type":"on_message"})", "name"}}) {
+    auto r = client_->post("/admin/capabilities", b.body, kOps);
+    EXPECT_EQ(r.status, 422) << b.body;
+    EXPECT_EQ(json::parse(r.body)["errors"][0]["field"], b.field) << b.body;
+  }
+  auto list = json::parse(client_->get("/admin/capabilities", kViewer).body);
+  ASSERT_EQ(list["count"], 2);
+  EXPECT_EQ(list["capabilities"][0]["name"], "parse_task");  // newest first
+  auto scheduled =
+      json::parse(client_->get("/admin/capabilities?trigger_type=on_schedule", kViewer).body);
+  ASSERT_EQ(scheduled["count"], 1);
+  EXPECT_EQ(scheduled["capabilities"][0]["name"], "product_watch");
+  EXPECT_EQ(client_->get("/admin/capabilities?trigger_type=bogus", kViewer).status, 422);
+  EXPECT_EQ(client_->get("/admin/capabilities?limit=501", kViewer).status, 422);
+  EXPECT_EQ(client_->get("/admin/capabilities/ghost", kViewer).status, 404);
+  EXPECT_EQ(head(), 2u);
 }
 
 TEST_F(Http, RequestIdsBecomeCorrelationIds) {

@@ -21,6 +21,9 @@ json populate(const std::string& data, int n) {
   ServerProcess server(ANNALSD_PATH,
                        {"--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn"});
   HttpClient c(server.port());
+  EXPECT_EQ(
+      c.post("/admin/capabilities", R"({"name":"parse_task","trigger_type":"on_message"})").status,
+      201);
   for (int i = 0; i < n; ++i) {
     EXPECT_EQ(c.post("/lessons", R"({"lesson_type":"t)" + std::to_string(i % 3) + R"("})").status,
               201);
@@ -35,18 +38,26 @@ TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
   TempDir dir;
   const auto data = dir.sub("data");
   const auto live = populate(data, 30);
-  const std::string live_digest = live["projections"][0]["digest"];
+  std::string live_digest;  // of lessons
+  for (const auto& p : live["projections"]) {
+    if (p["name"] == "lessons") live_digest = p["digest"];
+  }
   // EA-09: offline rebuild with the server stopped.
   auto rebuild = run_command(ANNALS_PATH, {"rebuild", "--data", data});
   ASSERT_EQ(rebuild.exit_code, 0) << rebuild.err;
   EXPECT_NE(rebuild.out.find("events/s"), std::string::npos);
   EXPECT_NE(rebuild.out.find("lessons"), std::string::npos);
   EXPECT_NE(rebuild.out.find("generation 2"), std::string::npos);
-  EXPECT_NE(rebuild.out.find("digest " + live_digest), std::string::npos) << rebuild.out;
+  // Every read model's rebuilt digest equals its live digest.
+  for (const auto& p : live["projections"]) {
+    EXPECT_NE(rebuild.out.find("digest " + p["digest"].get<std::string>()), std::string::npos)
+        << p["name"] << "\n"
+        << rebuild.out;
+  }
   // Time travel: rebuild to position 10, then a server catches the read model up again.
   auto early = run_command(ANNALS_PATH, {"rebuild", "--data", data, "--until", "10"});
   ASSERT_EQ(early.exit_code, 0);
-  EXPECT_NE(early.out.find("rows 10 "), std::string::npos) << early.out;
+  EXPECT_NE(early.out.find("position 10 rows 9 "), std::string::npos) << early.out;
   {
     ServerProcess server(ANNALSD_PATH, {"--data", data, "--listen", "127.0.0.1:0"});
     HttpClient c(server.port());
@@ -73,10 +84,11 @@ TEST(Cli, ReplayFiltersAndFormats) {
   populate(data, 5);
   auto all = run_command(ANNALS_PATH, {"replay", "--data", data});
   ASSERT_EQ(all.exit_code, 0);
-  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 6);
+  EXPECT_EQ(std::count(all.out.begin(), all.out.end(), '\n'), 7);
   auto first = json::parse(all.out.substr(0, all.out.find('\n')));
   EXPECT_EQ(first["position"], 1);
-  EXPECT_EQ(first["type"], "LessonRecorded");
+  EXPECT_EQ(first["type"], "CapabilityRegistered");
+  EXPECT_EQ(first["data"]["name"], "parse_task");
   auto updates = run_command(ANNALS_PATH, {"replay", "--data", data, "--type", "LessonUpdated"});
   EXPECT_EQ(std::count(updates.out.begin(), updates.out.end(), '\n'), 1);
   auto stream = run_command(ANNALS_PATH, {"replay", "--data", data, "--stream", "lesson-1"});
@@ -102,12 +114,12 @@ TEST(Cli, VerifyFindsATamperedEvent) {
   std::uint64_t pos = 0;
   line >> word >> pos >> hash;
   EXPECT_EQ(word, "ok");
-  EXPECT_EQ(pos, 4u);
+  EXPECT_EQ(pos, 5u);
   EXPECT_EQ(
-      run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "4", "--expect", hash}).exit_code,
+      run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "5", "--expect", hash}).exit_code,
       0);
   EXPECT_EQ(
-      run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "3", "--expect", hash}).exit_code,
+      run_command(ANNALS_PATH, {"verify", "--data", data, "--at", "4", "--expect", hash}).exit_code,
       1);
   // EA-02: alter one byte of event 2 offline (test-only access to the log family).
   {
@@ -137,10 +149,10 @@ TEST(Cli, StatsAndUsage) {
   populate(data, 4);
   auto stats = run_command(ANNALS_PATH, {"stats", "--data", data});
   ASSERT_EQ(stats.exit_code, 0);
-  EXPECT_NE(stats.out.find("head 5"), std::string::npos);
+  EXPECT_NE(stats.out.find("head 6"), std::string::npos);
   EXPECT_NE(stats.out.find("type LessonRecorded 4"), std::string::npos);
   EXPECT_NE(stats.out.find("category lesson 5"), std::string::npos);
-  EXPECT_NE(stats.out.find("projection lessons generation 1 checkpoint 5 rows 4"),
+  EXPECT_NE(stats.out.find("projection lessons generation 1 checkpoint 6 rows 4"),
             std::string::npos);
   EXPECT_EQ(run_command(ANNALS_PATH, {"--version"}).exit_code, 0);
   EXPECT_EQ(run_command(ANNALS_PATH, {"frobnicate"}).exit_code, 2);
