@@ -39,3 +39,22 @@ TEST(Time, UtcDate) {
 
 }  // namespace
 }  // namespace annals
+
+#include "domain/money.h"
+
+namespace annals {
+namespace {
+
+TEST(Money, RoundsFromTheDecimalTextHalfAwayFromZero) {  // BG-04
+  EXPECT_EQ(usd_to_micros(0.0000004), 0);
+  EXPECT_EQ(usd_to_micros(0.0000006), 1);
+  EXPECT_EQ(usd_to_micros(0.0000005), 1);
+  EXPECT_EQ(usd_to_micros(0.02), 20000);
+  EXPECT_EQ(usd_to_micros(2.0), 2000000);
+  EXPECT_EQ(usd_to_micros(19.99), 19990000);
+  EXPECT_EQ(usd_to_micros(0.1), 100000);
+  EXPECT_FALSE(usd_to_micros(-0.01));
+}
+
+}  // namespace
+}  // namespace annals
