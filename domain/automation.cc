@@ -333,6 +333,52 @@ void render(const Automation& a, JsonWriter& w) {
   w.end_object();
 }
 
+std::optional<Automation> from_json(const nlohmann::json& j) {
+  try {
+    auto opt_string = [&](const char* k) {
+      return j.at(k).is_null() ? std::nullopt
+                               : std::optional<std::string>(j.at(k).get<std::string>());
+    };
+    auto opt_instant = [&](const char* k) {
+      return j.at(k).is_null() ? std::nullopt : parse_instant(j.at(k).get<std::string>());
+    };
+    Automation a;
+    a.id = j.at("id").get<std::string>();
+    a.user_id = j.at("user_id").get<std::string>();
+    a.name = j.at("name").get<std::string>();
+    a.description = opt_string("description");
+    a.capability_name = j.at("capability_name").get<std::string>();
+    a.inputs = j.at("inputs");
+    a.trigger_type = j.at("trigger_type").get<std::string>();
+    a.schedule = opt_string("schedule");
+    a.timezone = j.at("timezone").get<std::string>();
+    a.alert_conditions = j.at("alert_conditions");
+    a.alert_channels = j.at("alert_channels").get<std::vector<std::string>>();
+    // Money is rendered as USD with at most 6 decimals; read it back exactly.
+    if (!j.at("max_cost_per_run_usd").is_null()) {
+      std::string text = j.at("max_cost_per_run_usd").dump();
+      const auto dot = text.find('.');
+      std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+      frac.resize(6, '0');
+      a.max_cost_per_run_micro_usd = std::stoll(text.substr(0, dot)) * 1'000'000 + std::stoll(frac);
+    }
+    a.min_interval_seconds = j.at("min_interval_seconds").get<std::int64_t>();
+    a.status = j.at("status").get<std::string>();
+    a.last_run_at = opt_instant("last_run_at");
+    a.next_run_at = opt_instant("next_run_at");
+    a.run_count = j.at("run_count").get<std::int64_t>();
+    a.failure_count = j.at("failure_count").get<std::int64_t>();
+    a.state = j.at("state");
+    a.in_flight_run_id = opt_string("in_flight_run_id");
+    a.created_via = j.at("created_via").get<std::string>();
+    a.created_at = parse_instant(j.at("created_at").get<std::string>()).value_or(0);
+    a.updated_at = parse_instant(j.at("updated_at").get<std::string>()).value_or(0);
+    return a;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 std::string render(const Automation& a) {
   std::string out;
   JsonWriter w(out);

@@ -100,5 +100,7 @@ void evolve(std::optional<Automation>& a, const Event& e, Micros recorded_at);
 
 void render(const Automation& a, JsonWriter& w);
 std::string render(const Automation& a);
+// Reads back what render() wrote; nullopt when `j` is not such a resource.
+std::optional<Automation> from_json(const nlohmann::json& j);
 
 }  // namespace annals::automation

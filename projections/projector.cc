@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "events/keys.h"
+#include "projections/automations.h"
 #include "projections/capabilities.h"
 #include "projections/lessons.h"
 
@@ -68,6 +69,7 @@ std::string state_value(std::uint64_t generation, std::uint64_t position) {
 std::vector<std::unique_ptr<Projection>> all_projections() {
   std::vector<std::unique_ptr<Projection>> v;
   v.push_back(std::make_unique<CapabilitiesProjection>());
+  v.push_back(std::make_unique<AutomationsProjection>());
   v.push_back(std::make_unique<LessonsProjection>());
   return v;
 }

@@ -113,6 +113,7 @@ App::App(Config config, std::function<Micros()> clock)
   bus_ = std::make_unique<commands::CommandBus>(*store_);
   lessons_ = std::make_unique<commands::LessonCommands>(*bus_, config_);
   capabilities_ = std::make_unique<commands::CapabilityCommands>(*bus_);
+  automations_ = std::make_unique<commands::AutomationCommands>(*bus_, config_);
   waiter_ = std::make_unique<PositionWaiter>(*store_);
   store_->add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
   register_routes();
@@ -127,6 +128,7 @@ void App::shutdown() {
 Micros App::now() const { return clock_ ? clock_() : system_now(); }
 
 void App::register_routes() {
+  add_automation_routes(routes_);
   add_capability_routes(routes_);
   add_lesson_routes(routes_);
   add_audit_routes(routes_);

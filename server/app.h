@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "commands/automations.h"
 #include "commands/capabilities.h"
 #include "commands/command_bus.h"
 #include "commands/lessons.h"
@@ -71,6 +72,7 @@ class App {
   commands::CommandBus& bus() { return *bus_; }
   commands::LessonCommands& lessons() { return *lessons_; }
   commands::CapabilityCommands& capabilities() { return *capabilities_; }
+  commands::AutomationCommands& automations() { return *automations_; }
   const std::vector<Route>& routes() const { return routes_; }
   Metrics& metrics() { return *metrics_; }
   Micros now() const;
@@ -100,6 +102,7 @@ class App {
   std::unique_ptr<commands::CommandBus> bus_;
   std::unique_ptr<commands::LessonCommands> lessons_;
   std::unique_ptr<commands::CapabilityCommands> capabilities_;
+  std::unique_ptr<commands::AutomationCommands> automations_;
   std::unique_ptr<PositionWaiter> waiter_;
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> route_segments_;  // routes_[i].pattern split on '/'
@@ -107,6 +110,7 @@ class App {
 };
 
 // Route registration, one file per area.
+void add_automation_routes(std::vector<Route>& routes);
 void add_capability_routes(std::vector<Route>& routes);
 void add_lesson_routes(std::vector<Route>& routes);
 void add_audit_routes(std::vector<Route>& routes);

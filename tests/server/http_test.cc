@@ -469,6 +469,139 @@ TEST_F(Http, RegistersAndListsCapabilities) {
   EXPECT_EQ(head(), 2u);
 }
 
+TEST_F(Http, ManagesAutomationDefinitions) {
+  ASSERT_EQ(
+      client_
+          ->post("/admin/capabilities",
+                 R"({"name":"product_watch","trigger_type":"on_schedule",)"
+                 R"("default_alert_conditions":{"field":"triggers_alert","op":"==","value":true}})",
+                 kOps)
+          .status,
+      201);
+  const std::string shirt =
+      R"({"name":"watch shirt","capability_name":"product_watch","inputs":{"url":"https://shop.example/shirt"},)"
+      R"("trigger_type":"on_schedule","schedule":"0 12 * * *","alert_channels":["log","discord_channel"]})";
+  auto created = client_->post("/admin/automations", shirt, kOps);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto a = json::parse(created.body);
+  const std::string id = a["id"];
+  EXPECT_EQ(id.size(), 36u);
+  EXPECT_EQ(a["user_id"], "ops");
+  EXPECT_EQ(a["status"], "active");
+  EXPECT_EQ(a["max_cost_per_run_usd"], 2.0);  // AU-05
+  EXPECT_EQ(a["min_interval_seconds"], 300);
+  EXPECT_EQ(a["alert_conditions"]["field"], "triggers_alert");
+  EXPECT_TRUE(a["next_run_at"].is_string());
+  EXPECT_EQ(a["state"], json::object());
+  EXPECT_EQ(created.header("location"), "/admin/automations/" + id);
+  EXPECT_EQ(created.header("etag"), "\"1\"");
+  // AU-03: one name per owner among non-deleted automations.
+  EXPECT_EQ(client_->post("/admin/automations", shirt, kOps).status, 409);
+  // AU-04, AU-10, unknown fields and capabilities.
+  struct Bad {
+    const char* patch;
+    const char* field;
+  };
+  for (const Bad& b :
+       {Bad{R"({"schedule":null})", "schedule"},
+        Bad{R"({"trigger_type":"sometimes"})", "trigger_type"},
+        Bad{R"({"alert_conditions":{"all_of":[{"field":"p","op":"lol","value":1}]}})",
+            "alert_conditions.all_of[0].op"},
+        Bad{R"({"capability_name":"ghost"})", "capability_name"},
+        Bad{R"({"user_id":"someone"})", "user_id"},
+        Bad{R"({"schedule":"*/2 * * * *"})", "schedule"},
+        Bad{R"({"max_cost_per_run_usd":true})", "max_cost_per_run_usd"},
+        Bad{R"({"max_cost_per_run_usd":-1})", "max_cost_per_run_usd"}}) {
+    json body = json::parse(shirt);
+    body["name"] = "other";
+    const json overrides = json::parse(b.patch);
+    for (const auto& [k, v] : overrides.items()) body[k] = v;
+    auto r = client_->post("/admin/automations", body.dump(), kOps);
+    EXPECT_EQ(r.status, 422) << b.patch << " " << r.body;
+    EXPECT_EQ(json::parse(r.body)["errors"][0]["field"], b.field) << b.patch;
+  }
+  auto manual = json::parse(
+      client_
+          ->post(
+              "/admin/automations",
+              R"({"name":"manual","capability_name":"product_watch","inputs":{},"trigger_type":"on_manual","max_cost_per_run_usd":null})",
+              kOps)
+          .body);
+  EXPECT_TRUE(manual["next_run_at"].is_null());
+  EXPECT_TRUE(manual["max_cost_per_run_usd"].is_null());
+  EXPECT_EQ(client_->post("/admin/automations", shirt, kWorker).status, 403);
+
+  // PATCH (AU-05, AU-09).
+  auto patch = [&](const std::string& body, const Headers& h = {}) {
+    auto hh = h;
+    hh.emplace_back("Authorization", std::string("Bearer ") + kOps);
+    return client_->request("PATCH", "/admin/automations/" + id, body, hh);
+  };
+  auto p1 = patch(R"({"description":"the red one","max_cost_per_run_usd":0.5})");
+  ASSERT_EQ(p1.status, 200) << p1.body;
+  EXPECT_EQ(json::parse(p1.body)["max_cost_per_run_usd"], 0.5);
+  EXPECT_EQ(p1.header("etag"), "\"2\"");
+  auto p2 = patch(R"({"description":null,"max_cost_per_run_usd":null})");
+  EXPECT_TRUE(json::parse(p2.body)["description"].is_null());
+  EXPECT_TRUE(json::parse(p2.body)["max_cost_per_run_usd"].is_null());
+  const auto before_empty = head();
+  EXPECT_EQ(patch("{}").status, 200);
+  EXPECT_EQ(head(), before_empty);
+  EXPECT_EQ(patch(R"({"capability_name":"x"})").status, 422);
+  EXPECT_EQ(patch(R"({"colour":"red"})").status, 422);
+  EXPECT_EQ(patch(R"({"name":"manual"})").status, 409);
+  EXPECT_EQ(patch(R"({"name":"renamed"})", {{"If-Match", "\"1\""}}).status, 412);
+  EXPECT_EQ(head(), before_empty);
+
+  // Pause and resume (AU-06): repeats are no-ops answering the same position.
+  const std::string base = "/admin/automations/" + id;
+  auto paused = client_->post(base + "/pause", "", kOps);
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_EQ(json::parse(paused.body)["status"], "paused");
+  EXPECT_TRUE(json::parse(paused.body)["next_run_at"].is_null());
+  auto again = client_->post(base + "/pause", "", kOps);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.header("annals-position"), paused.header("annals-position"));
+  auto resumed = client_->post(base + "/resume", "", kOps);
+  EXPECT_EQ(json::parse(resumed.body)["status"], "active");
+  EXPECT_EQ(json::parse(resumed.body)["failure_count"], 0);
+  EXPECT_TRUE(json::parse(resumed.body)["next_run_at"].is_string());
+
+  // AU-11: list filters.
+  ASSERT_EQ(client_->post(base + "/pause", "", kOps).status, 200);
+  auto active = json::parse(client_->get("/admin/automations", kViewer).body);
+  ASSERT_EQ(active["count"], 1);
+  EXPECT_EQ(active["automations"][0]["name"], "manual");
+  EXPECT_EQ(json::parse(client_->get("/admin/automations?status=paused", kViewer).body)["count"],
+            1);
+  EXPECT_EQ(json::parse(
+                client_->get("/admin/automations?status=all&capability_name=product_watch", kViewer)
+                    .body)["count"],
+            2);
+  EXPECT_EQ(
+      json::parse(
+          client_->get("/admin/automations?status=all&user_id=nobody", kViewer).body)["count"],
+      0);
+  EXPECT_EQ(client_->get("/admin/automations?status=sleeping", kViewer).status, 422);
+
+  // AU-07: delete is terminal and idempotent; the name is freed.
+  auto del_headers = Headers{{"Authorization", std::string("Bearer ") + kOps}};
+  auto del = client_->request("DELETE", base, "", del_headers);
+  ASSERT_EQ(del.status, 200);
+  EXPECT_EQ(json::parse(del.body), json::parse(R"({"id":")" + id + R"(","status":"deleted"})"));
+  auto del2 = client_->request("DELETE", base, "", del_headers);
+  EXPECT_EQ(del2.body, del.body);
+  EXPECT_EQ(del2.header("annals-position"), del.header("annals-position"));
+  EXPECT_EQ(client_->post(base + "/pause", "", kOps).status, 409);
+  EXPECT_EQ(client_->post(base + "/resume", "", kOps).status, 409);
+  EXPECT_EQ(patch(R"({"name":"x"})").status, 409);
+  EXPECT_EQ(json::parse(client_->get(base, kViewer).body)["status"], "deleted");
+  EXPECT_EQ(client_->post("/admin/automations", shirt, kOps).status, 201);
+  EXPECT_EQ(client_->get("/admin/automations/not-a-uuid", kViewer).status, 404);
+  EXPECT_EQ(client_->get("/admin/automations/01970000-0000-7000-8000-000000000000", kViewer).status,
+            404);
+}
+
 TEST_F(Http, RequestIdsBecomeCorrelationIds) {
   auto r = post_lesson(R"({"lesson_type":"x"})", kWorker, {{"X-Request-Id", "req-42"}});
   ASSERT_EQ(r.status, 201);

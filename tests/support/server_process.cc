@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
     ::close(out[0]);
     ::close(out[1]);
     // Stop with the test process even if the test dies.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     auto argv = argv_of(binary, args);
     ::execv(binary.c_str(), argv.data());
     ::_exit(127);

@@ -1,0 +1,139 @@
+#include "events/automation_codec.h"
+
+namespace annals::events {
+
+namespace {
+
+using Builder = flatbuffers::FlatBufferBuilder;
+
+flatbuffers::Offset<flatbuffers::String> opt_string(Builder& b,
+                                                    const std::optional<std::string>& s) {
+  return s ? b.CreateString(*s) : flatbuffers::Offset<flatbuffers::String>();
+}
+
+std::optional<std::string> opt(const flatbuffers::String* s) {
+  return s ? std::optional<std::string>(s->str()) : std::nullopt;
+}
+
+std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+nlohmann::json json_of(const flatbuffers::String* s, nlohmann::json fallback) {
+  if (s == nullptr) return fallback;
+  auto j = nlohmann::json::parse(s->string_view(), nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+template <typename T>
+std::optional<T> opt_scalar(const flatbuffers::Optional<T>& v) {
+  return v ? std::optional<T>(*v) : std::nullopt;
+}
+
+}  // namespace
+
+NewEvent encode(const automation::Event& event) {
+  if (const auto* c = std::get_if<automation::Created>(&event)) {
+    return {fb::Payload::AutomationCreated, [a = c->automation](Builder& b) {
+              std::vector<flatbuffers::Offset<flatbuffers::String>> channels;
+              for (const auto& ch : a.alert_channels) channels.push_back(b.CreateString(ch));
+              auto id = b.CreateString(a.id);
+              auto user = b.CreateString(a.user_id);
+              auto name = b.CreateString(a.name);
+              auto description = opt_string(b, a.description);
+              auto capability = b.CreateString(a.capability_name);
+              auto inputs = b.CreateString(a.inputs.dump());
+              auto trigger = b.CreateString(a.trigger_type);
+              auto schedule = opt_string(b, a.schedule);
+              auto timezone = b.CreateString(a.timezone);
+              auto alerts = b.CreateString(a.alert_conditions.dump());
+              auto channel_vec = b.CreateVector(channels);
+              auto via = b.CreateString(a.created_via);
+              fb::AutomationCreatedBuilder x(b);
+              x.add_automation_id(id);
+              x.add_user_id(user);
+              x.add_name(name);
+              x.add_description(description);
+              x.add_capability_name(capability);
+              x.add_inputs(inputs);
+              x.add_trigger_type(trigger);
+              x.add_schedule(schedule);
+              x.add_timezone(timezone);
+              x.add_alert_conditions(alerts);
+              x.add_alert_channels(channel_vec);
+              if (a.max_cost_per_run_micro_usd)
+                x.add_max_cost_per_run_micro_usd(*a.max_cost_per_run_micro_usd);
+              x.add_min_interval_seconds(a.min_interval_seconds);
+              x.add_created_via(via);
+              if (a.next_run_at) x.add_next_run_at(*a.next_run_at);
+              return x.Finish().Union();
+            }};
+  }
+  if (const auto* u = std::get_if<automation::Updated>(&event)) {
+    return {fb::Payload::AutomationUpdated, [u = *u](Builder& b) {
+              auto changes = b.CreateString(u.changes.dump());
+              fb::AutomationUpdatedBuilder x(b);
+              x.add_changes(changes);
+              if (u.next_run_at) x.add_next_run_at(*u.next_run_at);
+              return x.Finish().Union();
+            }};
+  }
+  if (const auto* p = std::get_if<automation::Paused>(&event)) {
+    return {
+        fb::Payload::AutomationPaused, [p = *p](Builder& b) {
+          return fb::CreateAutomationPaused(b, b.CreateString(p.reason), p.failure_count).Union();
+        }};
+  }
+  if (const auto* r = std::get_if<automation::Resumed>(&event)) {
+    return {fb::Payload::AutomationResumed, [r = *r](Builder& b) {
+              fb::AutomationResumedBuilder x(b);
+              if (r.next_run_at) x.add_next_run_at(*r.next_run_at);
+              return x.Finish().Union();
+            }};
+  }
+  return {fb::Payload::AutomationDeleted,
+          [](Builder& b) { return fb::CreateAutomationDeleted(b).Union(); }};
+}
+
+std::optional<automation::Event> decode_automation_event(const StoredEvent& e) {
+  const auto& ev = e.event();
+  switch (ev.payload_type()) {
+    case fb::Payload::AutomationCreated: {
+      const auto* p = ev.payload_as_AutomationCreated();
+      automation::Automation a;
+      a.id = str(p->automation_id());
+      a.user_id = str(p->user_id());
+      a.name = str(p->name());
+      a.description = opt(p->description());
+      a.capability_name = str(p->capability_name());
+      a.inputs = json_of(p->inputs(), nlohmann::json::object());
+      a.trigger_type = str(p->trigger_type());
+      a.schedule = opt(p->schedule());
+      a.timezone = str(p->timezone());
+      a.alert_conditions = json_of(p->alert_conditions(), nlohmann::json::object());
+      if (p->alert_channels()) {
+        for (const auto* ch : *p->alert_channels()) a.alert_channels.push_back(ch->str());
+      }
+      a.max_cost_per_run_micro_usd = opt_scalar(p->max_cost_per_run_micro_usd());
+      a.min_interval_seconds = p->min_interval_seconds();
+      a.created_via = str(p->created_via());
+      a.next_run_at = opt_scalar(p->next_run_at());
+      return automation::Created{std::move(a)};
+    }
+    case fb::Payload::AutomationUpdated: {
+      const auto* p = ev.payload_as_AutomationUpdated();
+      return automation::Updated{json_of(p->changes(), nlohmann::json::object()),
+                                 opt_scalar(p->next_run_at())};
+    }
+    case fb::Payload::AutomationPaused: {
+      const auto* p = ev.payload_as_AutomationPaused();
+      return automation::Paused{str(p->reason()), p->failure_count()};
+    }
+    case fb::Payload::AutomationResumed:
+      return automation::Resumed{opt_scalar(ev.payload_as_AutomationResumed()->next_run_at())};
+    case fb::Payload::AutomationDeleted:
+      return automation::Deleted{};
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace annals::events

@@ -1,0 +1,81 @@
+#include "projections/automations.h"
+
+#include <limits>
+#include <memory>
+
+#include "domain/automation.h"
+#include "events/automation_codec.h"
+#include "events/keys.h"
+
+namespace annals::projections {
+
+namespace {
+
+constexpr std::size_t kVersionBytes = 8;
+
+std::string order_key(const automation::Automation& a) {
+  return "u" +
+         events::u64_be(std::numeric_limits<std::uint64_t>::max() -
+                        static_cast<std::uint64_t>(a.updated_at)) +
+         a.id;
+}
+
+std::string tuple_of(const automation::Automation& a) {
+  return a.status + '\0' + a.capability_name + '\0' + a.user_id;
+}
+
+}  // namespace
+
+void AutomationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  const auto* stream = e.event().stream();
+  if (stream == nullptr || !stream->string_view().starts_with("automation-")) return;
+  auto event = events::decode_automation_event(e);
+  if (!event) return;
+  const std::string id(stream->string_view().substr(11));
+  std::optional<automation::Automation> a;
+  if (!std::holds_alternative<automation::Created>(*event)) {
+    auto row = rows.get("r" + id);
+    if (!row || row->size() < kVersionBytes) return;
+    a = automation::from_json(nlohmann::json::parse(row->substr(kVersionBytes)));
+    if (!a) return;
+    rows.remove(order_key(*a));
+  }
+  automation::evolve(a, *event, e.event().recorded_at());
+  rows.put("r" + id, events::u64_be(e.event().version()) + automation::render(*a));
+  rows.put(order_key(*a), tuple_of(*a));
+}
+
+std::optional<VersionedRow> AutomationsQueries::get(const std::string& id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), cf_, "r" + id, &value).ok() || value.size() < kVersionBytes) {
+    return std::nullopt;
+  }
+  return VersionedRow{events::read_u64_be(value), value.substr(kVersionBytes)};
+}
+
+std::vector<std::string> AutomationsQueries::list(const AutomationFilter& f) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::vector<std::string> out;
+  std::int64_t skipped = 0;
+  for (it->Seek("u");
+       it->Valid() && it->key().starts_with("u") && static_cast<std::int64_t>(out.size()) < f.limit;
+       it->Next()) {
+    const std::string tuple = it->value().ToString();
+    const auto a = tuple.find('\0'), b = tuple.find('\0', a + 1);
+    if ((f.status && tuple.substr(0, a) != *f.status) ||
+        (f.capability_name && tuple.substr(a + 1, b - a - 1) != *f.capability_name) ||
+        (f.user_id && tuple.substr(b + 1) != *f.user_id)) {
+      continue;
+    }
+    if (skipped++ < f.offset) continue;
+    const std::string id = it->key().ToString().substr(9);
+    std::string value;
+    if (db_->Get(ro, cf_, "r" + id, &value).ok() && value.size() >= kVersionBytes) {
+      out.push_back(value.substr(kVersionBytes));
+    }
+  }
+  return out;
+}
+
+}  // namespace annals::projections

@@ -1,0 +1,124 @@
+// Automation definitions (API §12): list, detail, create, patch, pause, resume, delete.
+#include "commands/automations.h"
+#include "commands/ids.h"
+#include "projections/automations.h"
+#include "server/app.h"
+
+namespace annals::server {
+
+namespace {
+
+projections::AutomationsQueries queries(App& app) {
+  return projections::AutomationsQueries(app.store().db(), app.projector().family("automations"),
+                                         app.store().read_view());
+}
+
+void list_automations(App& app, const CallPtr& c) {
+  auto limit = query_int(*c, "limit", 1, 500);
+  auto offset = query_int(*c, "offset", 0, std::numeric_limits<std::int64_t>::max());
+  if (!limit) return app.reply_problem(c, limit.error());
+  if (!offset) return app.reply_problem(c, offset.error());
+  projections::AutomationFilter f;
+  if (const std::string* s = query_string(*c, "status")) {
+    if (*s != "active" && *s != "paused" && *s != "deleted" && *s != "all") {
+      return app.reply_problem(
+          c, Problem::validation({{"status", "must be one of: active, paused, deleted, all"}}));
+    }
+    f.status = *s == "all" ? std::nullopt : std::optional(*s);
+  }
+  if (const std::string* s = query_string(*c, "capability_name")) f.capability_name = *s;
+  if (const std::string* s = query_string(*c, "user_id")) f.user_id = *s;
+  f.limit = limit->value_or(100);
+  f.offset = offset->value_or(0);
+  app.after_min_position(c, [&app, c, f] {
+    const auto q = queries(app);
+    app.reply_json(c, 200, render_page("automations", q.list(f), f.limit, f.offset), q.position());
+  });
+}
+
+void get_automation(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const auto q = queries(app);
+    const std::string& id = c->params.at("id");
+    auto row = commands::is_uuid(id) ? q.get(id) : std::nullopt;
+    if (!row) {
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Automation not found."));
+    }
+    HttpResponse r;
+    r.body = std::move(row->json);
+    r.headers.emplace_back("ETag", "\"" + std::to_string(row->version) + "\"");
+    r.headers.emplace_back("Annals-Position", std::to_string(q.position()));
+    app.reply(c, std::move(r));
+  });
+}
+
+void create_automation(App& app, const CallPtr& c) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  auto draft = commands::parse_create_automation(c->body);
+  if (!draft) return app.reply_problem(c, draft.error());
+  app.automations().create(std::move(*draft), std::move(ctx),
+                           [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
+void patch_automation(App& app, const CallPtr& c) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  auto patch = commands::parse_patch_automation(c->body);
+  if (!patch) return app.reply_problem(c, patch.error());
+  const std::string& id = c->params.at("id");
+  if (!commands::is_uuid(id)) {
+    return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Automation not found."));
+  }
+  app.automations().patch(id, std::move(*patch), std::move(ctx),
+                          [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
+void act(App& app, const CallPtr& c, commands::AutomationCommands::Action action) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  const std::string& id = c->params.at("id");
+  if (!commands::is_uuid(id)) {
+    return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Automation not found."));
+  }
+  app.automations().act(id, action, std::move(ctx),
+                        [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
+}  // namespace
+
+void add_automation_routes(std::vector<Route>& routes) {
+  using Action = commands::AutomationCommands::Action;
+  routes.push_back({"GET",
+                    "/admin/automations",
+                    Role::kReader,
+                    {"status", "capability_name", "user_id", "limit", "offset"},
+                    Route::Body::kNone,
+                    list_automations});
+  routes.push_back(
+      {"GET", "/admin/automations/{id}", Role::kReader, {}, Route::Body::kNone, get_automation});
+  routes.push_back(
+      {"POST", "/admin/automations", Role::kAdmin, {}, Route::Body::kJson, create_automation});
+  routes.push_back(
+      {"PATCH", "/admin/automations/{id}", Role::kAdmin, {}, Route::Body::kJson, patch_automation});
+  routes.push_back({"POST",
+                    "/admin/automations/{id}/pause",
+                    Role::kAdmin,
+                    {},
+                    Route::Body::kNone,
+                    [](App& app, const CallPtr& c) { act(app, c, Action::kPause); }});
+  routes.push_back({"POST",
+                    "/admin/automations/{id}/resume",
+                    Role::kAdmin,
+                    {},
+                    Route::Body::kNone,
+                    [](App& app, const CallPtr& c) { act(app, c, Action::kResume); }});
+  routes.push_back({"DELETE",
+                    "/admin/automations/{id}",
+                    Role::kAdmin,
+                    {},
+                    Route::Body::kNone,
+                    [](App& app, const CallPtr& c) { act(app, c, Action::kDelete); }});
+}
+
+}  // namespace annals::server
