@@ -34,10 +34,35 @@ json populate(const std::string& data, int n) {
   return projections;
 }
 
+// Adds automation history (create, patch, pause, delete) on top of populate().
+json with_automations(const std::string& data) {
+  ServerProcess server(ANNALSD_PATH,
+                       {"--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn"});
+  HttpClient c(server.port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.post(
+        "/admin/automations",
+        R"({"name":"a)" + std::to_string(i) +
+            R"(","capability_name":"parse_task","inputs":{},"trigger_type":"on_schedule","schedule":"0 * * * *"})");
+    EXPECT_EQ(r.status, 201) << r.body;
+    const std::string id = json::parse(r.body)["id"];
+    EXPECT_EQ(c.request("PATCH", "/admin/automations/" + id, R"({"description":"d"})").status, 200);
+    if (i == 1) {
+      EXPECT_EQ(c.post("/admin/automations/" + id + "/pause", "").status, 200);
+    } else if (i == 2) {
+      EXPECT_EQ(c.request("DELETE", "/admin/automations/" + id).status, 200);
+    }
+  }
+  auto projections = json::parse(c.get("/admin/projections").body);
+  EXPECT_EQ(server.stop(), 0);
+  return projections;
+}
+
 TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
   TempDir dir;
   const auto data = dir.sub("data");
-  const auto live = populate(data, 30);
+  populate(data, 30);
+  const auto live = with_automations(data);
   std::string live_digest;  // of lessons
   for (const auto& p : live["projections"]) {
     if (p["name"] == "lessons") live_digest = p["digest"];
@@ -57,7 +82,9 @@ TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
   // Time travel: rebuild to position 10, then a server catches the read model up again.
   auto early = run_command(ANNALS_PATH, {"rebuild", "--data", data, "--until", "10"});
   ASSERT_EQ(early.exit_code, 0);
-  EXPECT_NE(early.out.find("position 10 rows 9 "), std::string::npos) << early.out;
+  EXPECT_NE(early.out.find("lessons                generation 3 position 10 rows 9 "),
+            std::string::npos)
+      << early.out;
   {
     ServerProcess server(ANNALSD_PATH, {"--data", data, "--listen", "127.0.0.1:0"});
     HttpClient c(server.port());
