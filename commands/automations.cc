@@ -19,21 +19,14 @@ std::string name_key(const std::string& user, const std::string& name) {
   return "n" + user + '\0' + name;
 }
 
-struct Folded {
-  std::optional<automation::Automation> automation;
-  std::uint64_t version = 0, last_position = 0;
-};
-
-Folded fold(events::Transaction& tx, const std::string& id) {
-  Folded f;
-  tx.read_stream(automation::stream_name(id), [&](const events::StoredEvent& e) {
-    ++f.version;
-    f.last_position = e.position;
-    if (auto ev = events::decode_automation_event(e)) {
-      automation::evolve(f.automation, *ev, e.event().recorded_at());
-    }
-  });
-  return f;
+Folded<automation::Automation> fold(events::Transaction& tx, const std::string& id) {
+  return fold_stream<automation::Automation>(
+      tx, automation::stream_name(id),
+      [](std::optional<automation::Automation>& a, const events::StoredEvent& e) {
+        if (auto ev = events::decode_automation_event(e)) {
+          automation::evolve(a, *ev, e.event().recorded_at());
+        }
+      });
 }
 
 // The registered capability's default alert conditions; nullopt when not registered.
@@ -198,10 +191,10 @@ void AutomationCommands::patch(std::string id, json patch, CommandContext ctx,
   bus_.execute(
       ctx,
       [this, id, shared, ctx](events::Transaction& tx) {
-        Folded f = fold(tx, id);
-        if (!f.automation) return not_found(id);
+        auto f = fold(tx, id);
+        if (!f.state) return not_found(id);
         if (auto p = precondition(ctx, f.version)) return *p;
-        const auto& a = *f.automation;
+        const auto& a = *f.state;
         bool taken = false;
         if (shared->contains("name") && (*shared)["name"].is_string()) {
           const std::string new_name = (*shared)["name"].get<std::string>();
@@ -220,8 +213,8 @@ void AutomationCommands::patch(std::string id, json patch, CommandContext ctx,
           tx.remove(names_, name_key(a.user_id, a.name));
           tx.put(names_, name_key(a.user_id, (*decided)->changes["name"].get<std::string>()), id);
         }
-        automation::evolve(f.automation, **decided, tx.now());
-        return resource(*f.automation, appended->stream_version, appended->last_position);
+        automation::evolve(f.state, **decided, tx.now());
+        return resource(*f.state, appended->stream_version, appended->last_position);
       },
       std::move(done));
 }
@@ -231,10 +224,10 @@ void AutomationCommands::act(std::string id, Action action, CommandContext ctx,
   bus_.execute(
       ctx,
       [this, id, action, ctx](events::Transaction& tx) {
-        Folded f = fold(tx, id);
-        if (!f.automation) return not_found(id);
+        auto f = fold(tx, id);
+        if (!f.state) return not_found(id);
         if (auto p = precondition(ctx, f.version)) return *p;
-        const auto& a = *f.automation;
+        const auto& a = *f.state;
         std::optional<automation::Event> event;
         if (action == Action::kPause) {
           auto d = automation::decide_pause(a);
@@ -257,7 +250,7 @@ void AutomationCommands::act(std::string id, Action action, CommandContext ctx,
           version = appended->stream_version;
           position = appended->last_position;
           if (action == Action::kDelete) tx.remove(names_, name_key(a.user_id, a.name));
-          automation::evolve(f.automation, *event, tx.now());
+          automation::evolve(f.state, *event, tx.now());
         }
         if (action == Action::kDelete) {
           Reply r;
@@ -267,7 +260,7 @@ void AutomationCommands::act(std::string id, Action action, CommandContext ctx,
           r.position = position;
           return r;
         }
-        return resource(*f.automation, version, position);
+        return resource(*f.state, version, position);
       },
       std::move(done));
 }

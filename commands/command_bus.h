@@ -43,6 +43,26 @@ class CommandBus {
   events::EventStore& store_;
 };
 
+// An aggregate folded from its stream as a transaction sees it, with the stream's version (the
+// resource's ETag) and the position of its last event.
+template <typename State>
+struct Folded {
+  std::optional<State> state;
+  std::uint64_t version = 0, last_position = 0;
+};
+
+// Folds `stream`: apply(std::optional<State>&, const StoredEvent&) for each event.
+template <typename State, typename Apply>
+Folded<State> fold_stream(events::Transaction& tx, const std::string& stream, Apply&& apply) {
+  Folded<State> f;
+  tx.read_stream(stream, [&](const events::StoredEvent& e) {
+    ++f.version;
+    f.last_position = e.position;
+    apply(f.state, e);
+  });
+  return f;
+}
+
 // The reply for a stored record under ctx's key, or the key-reuse problem.
 Reply replay_stored(const CommandContext& ctx, std::string_view stored);
 

@@ -14,26 +14,17 @@ constexpr const char* kNextIdKey = "n";
 
 std::string dedup_state_key(const lesson::Fields& f) { return "d" + lesson::dedup_key(f); }
 
-// Folds lesson-<id> as the transaction sees it; also yields the stream's version and last
-// position.
-struct Folded {
-  std::optional<lesson::Lesson> lesson;
-  std::uint64_t version = 0;
-  std::uint64_t last_position = 0;
-};
-
-Folded fold(events::Transaction& tx, std::int64_t id) {
-  Folded f;
-  tx.read_stream(lesson::stream_name(id), [&](const events::StoredEvent& e) {
-    ++f.version;
-    f.last_position = e.position;
-    if (auto r = events::decode_lesson_recorded(e)) {
-      f.lesson = lesson::from_recorded(*r, e.event().recorded_at());
-    } else if (auto u = events::decode_lesson_updated(e); u && f.lesson) {
-      lesson::evolve(*f.lesson, *u, e.event().recorded_at());
-    }
-  });
-  return f;
+// Folds lesson-<id> as the transaction sees it.
+Folded<lesson::Lesson> fold(events::Transaction& tx, std::int64_t id) {
+  return fold_stream<lesson::Lesson>(
+      tx, lesson::stream_name(id),
+      [](std::optional<lesson::Lesson>& l, const events::StoredEvent& e) {
+        if (auto r = events::decode_lesson_recorded(e)) {
+          l = lesson::from_recorded(*r, e.event().recorded_at());
+        } else if (auto u = events::decode_lesson_updated(e); u && l) {
+          lesson::evolve(*l, *u, e.event().recorded_at());
+        }
+      });
 }
 
 }  // namespace
@@ -146,8 +137,8 @@ void LessonCommands::update(std::int64_t id, std::vector<lesson::Change> changes
   bus_.execute(
       ctx,
       [id, shared, ctx](events::Transaction& tx) {
-        Folded f = id > 0 ? fold(tx, id) : Folded{};
-        if (!f.lesson) {
+        auto f = id > 0 ? fold(tx, id) : Folded<lesson::Lesson>{};
+        if (!f.state) {
           return Reply::error(Problem::make(ProblemKind::kNotFound,
                                             "Lesson " + std::to_string(id) + " not found."));
         }
@@ -157,9 +148,9 @@ void LessonCommands::update(std::int64_t id, std::vector<lesson::Change> changes
                                                 "\" does not match the current version \"" +
                                                 std::to_string(f.version) + "\"."));
         }
-        auto decided = lesson::decide_update(*shared, f.lesson);
+        auto decided = lesson::decide_update(*shared, f.state);
         if (!decided) return Reply::error(decided.error());
-        lesson::evolve(*f.lesson, *decided, tx.now());
+        lesson::evolve(*f.state, *decided, tx.now());
         const std::vector<events::NewEvent> evs{events::encode(*decided)};
         auto appended =
             tx.append(lesson::stream_name(id), events::ExpectedVersion::exact(f.version), evs,
@@ -167,7 +158,7 @@ void LessonCommands::update(std::int64_t id, std::vector<lesson::Change> changes
         if (!appended) return Reply::error(appended.error());
         Reply r;
         r.status = 200;
-        r.body = lesson::render(*f.lesson);
+        r.body = lesson::render(*f.state);
         r.etag = appended->stream_version;
         r.position = appended->last_position;
         return r;

@@ -134,24 +134,6 @@ class Transaction {
 
  private:
   friend class EventStore;
-
-  // A consistent view of the durable state: the head position and a RocksDB snapshot at it.
-  class ReadView {
-   public:
-    ReadView() = default;
-    ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head)
-        : snapshot_(std::move(snapshot)), head_(head) {}
-    rocksdb::ReadOptions options() const {
-      rocksdb::ReadOptions ro;
-      ro.snapshot = snapshot_.get();
-      return ro;
-    }
-    std::uint64_t head() const { return head_; }
-
-   private:
-    std::shared_ptr<const rocksdb::Snapshot> snapshot_;
-    std::uint64_t head_ = 0;
-  };
   explicit Transaction(EventStore& store);
   void begin_job(Micros now);
   void end_job(bool keep);
