@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "domain/automation.h"
+#include "domain/json_text.h"
 #include "events/automation_codec.h"
 #include "events/keys.h"
 
@@ -18,6 +19,12 @@ std::string order_key(const automation::Automation& a) {
          events::u64_be(std::numeric_limits<std::uint64_t>::max() -
                         static_cast<std::uint64_t>(a.updated_at)) +
          a.id;
+}
+
+// Active automations due at some point, by next_run_at; runs in flight are not due.
+std::optional<std::string> due_key(const automation::Automation& a) {
+  if (a.status != "active" || !a.next_run_at) return std::nullopt;
+  return "n" + events::u64_be(static_cast<std::uint64_t>(*a.next_run_at)) + a.id;
 }
 
 std::string tuple_of(const automation::Automation& a) {
@@ -39,10 +46,12 @@ void AutomationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
     a = automation::from_json(nlohmann::json::parse(row->substr(kVersionBytes)));
     if (!a) return;
     rows.remove(order_key(*a));
+    if (auto k = due_key(*a)) rows.remove(*k);
   }
   automation::evolve(a, *event, e.event().recorded_at());
   rows.put("r" + id, events::u64_be(e.event().version()) + automation::render(*a));
   rows.put(order_key(*a), tuple_of(*a));
+  if (auto k = due_key(*a)) rows.put(*k, a->in_flight_run_id ? "r" : "");
 }
 
 std::optional<VersionedRow> AutomationsQueries::get(const std::string& id) const {
@@ -51,6 +60,25 @@ std::optional<VersionedRow> AutomationsQueries::get(const std::string& id) const
     return std::nullopt;
   }
   return VersionedRow{events::read_u64_be(value), value.substr(kVersionBytes)};
+}
+
+std::string AutomationsQueries::queue_block(Micros now) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::optional<Micros> next_due;
+  std::int64_t due = 0, running = 0;
+  for (it->Seek("n"); it->Valid() && it->key().starts_with("n"); it->Next()) {
+    const auto at = static_cast<Micros>(events::read_u64_be(it->key().ToStringView(), 1));
+    if (!next_due) next_due = at;
+    if (at > now) break;
+    if (it->value().empty()) ++due;
+  }
+  // Runs in flight are not recorded until the dispatcher exists; every row says none.
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("due").value(due).key("running").value(running);
+  w.key("next_due_at").instant(next_due).end_object();
+  return out;
 }
 
 std::vector<std::string> AutomationsQueries::list(const AutomationFilter& f) const {

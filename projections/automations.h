@@ -4,12 +4,14 @@
 // Keys:
 //   r <id>                              → the automation stream's version (8 bytes) and the JSON
 //   u <~updated_at> <id>                → status 0 capability 0 user (the list order)
+//   n <next_run_at> <id>                → "" for active automations with a next run (the queue)
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "domain/time.h"
 #include "projections/projection.h"
 
 namespace annals::projections {
@@ -34,6 +36,8 @@ class AutomationsQueries {
 
   std::optional<VersionedRow> get(const std::string& id) const;
   std::vector<std::string> list(const AutomationFilter& f) const;
+  // The queue's automations block (API §14) at `now`.
+  std::string queue_block(Micros now) const;
 
  private:
   rocksdb::DB* db_;

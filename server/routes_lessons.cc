@@ -1,5 +1,6 @@
 // Lessons (API §13) and the queue (API §14).
 #include "commands/lessons.h"
+#include "projections/automations.h"
 #include "projections/lessons.h"
 #include "server/app.h"
 
@@ -88,14 +89,17 @@ void update_lesson(App& app, const CallPtr& c) {
 
 void get_queue(App& app, const CallPtr& c) {
   app.after_min_position(c, [&app, c] {
-    const auto q = lesson_queries(app);
-    const auto position = q.position();
-    std::string body =
-        R"({"automations":{"due":0,"running":0,"next_due_at":null},"evolution":{"pending":0},)"
-        R"("drafting":{"pending":0},"lessons":)";
-    body += app.config().lessons_enabled ? q.snapshot(app.now()) : kDisabled;
+    // One durable view for every block.
+    const auto view = app.store().read_view();
+    const projections::AutomationsQueries automations(app.store().db(),
+                                                      app.projector().family("automations"), view);
+    const projections::LessonsQueries lessons(app.store().db(), app.projector().family("lessons"),
+                                              view);
+    std::string body = R"({"automations":)" + automations.queue_block(app.now()) +
+                       R"(,"evolution":{"pending":0},"drafting":{"pending":0},"lessons":)";
+    body += app.config().lessons_enabled ? lessons.snapshot(app.now()) : kDisabled;
     body += "}";
-    app.reply_json(c, 200, std::move(body), position);
+    app.reply_json(c, 200, std::move(body), view.head());
   });
 }
 

@@ -596,7 +596,15 @@ TEST_F(Http, ManagesAutomationDefinitions) {
   EXPECT_EQ(client_->post(base + "/resume", "", kOps).status, 409);
   EXPECT_EQ(patch(R"({"name":"x"})").status, 409);
   EXPECT_EQ(json::parse(client_->get(base, kViewer).body)["status"], "deleted");
-  EXPECT_EQ(client_->post("/admin/automations", shirt, kOps).status, 201);
+  // The queue counts active automations by next_run_at: "manual" has none, so nothing is due.
+  auto queue = json::parse(client_->get("/queue", kViewer).body)["automations"];
+  EXPECT_EQ(queue["due"], 0);
+  EXPECT_TRUE(queue["next_due_at"].is_null());
+  auto recreated = json::parse(client_->post("/admin/automations", shirt, kOps).body);
+  EXPECT_EQ(recreated["name"], "watch shirt");
+  auto queued = json::parse(client_->get("/queue", kViewer).body)["automations"];
+  EXPECT_EQ(queued["next_due_at"], recreated["next_run_at"]);
+  EXPECT_EQ(queued["due"], 0);  // the next 12:00 lies in the future
   EXPECT_EQ(client_->get("/admin/automations/not-a-uuid", kViewer).status, 404);
   EXPECT_EQ(client_->get("/admin/automations/01970000-0000-7000-8000-000000000000", kViewer).status,
             404);

@@ -6,6 +6,8 @@
 #include <future>
 #include <memory>
 
+#include "commands/automations.h"
+#include "commands/capabilities.h"
 #include "commands/command_bus.h"
 #include "commands/lessons.h"
 #include "domain/config.h"
@@ -33,8 +35,12 @@ class Harness {
     projector_->attach();
     bus_ = std::make_unique<commands::CommandBus>(*store_);
     lessons_ = std::make_unique<commands::LessonCommands>(*bus_, config_);
+    capabilities_ = std::make_unique<commands::CapabilityCommands>(*bus_);
+    automations_ = std::make_unique<commands::AutomationCommands>(*bus_, config_);
   }
   void close() {
+    automations_.reset();
+    capabilities_.reset();
     lessons_.reset();
     bus_.reset();
     projector_.reset();
@@ -58,6 +64,17 @@ class Harness {
     return p.get_future().get();
   }
 
+  // Runs a command synchronously.
+  template <typename Fn>
+  commands::Reply run(Fn&& fn) {
+    std::promise<commands::Reply> p;
+    fn(commands::CommandContext{"tester", "corr", std::nullopt, "", std::nullopt},
+       [&](commands::Reply r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  commands::CapabilityCommands& capabilities() { return *capabilities_; }
+  commands::AutomationCommands& automations() { return *automations_; }
+
   projections::LessonsQueries lesson_queries() const {
     return projections::LessonsQueries(store_->db(), projector_->family("lessons"),
                                        store_->read_view());
@@ -76,6 +93,8 @@ class Harness {
   std::unique_ptr<projections::Projector> projector_;
   std::unique_ptr<commands::CommandBus> bus_;
   std::unique_ptr<commands::LessonCommands> lessons_;
+  std::unique_ptr<commands::CapabilityCommands> capabilities_;
+  std::unique_ptr<commands::AutomationCommands> automations_;
 };
 
 }  // namespace annals::testing
