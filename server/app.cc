@@ -100,29 +100,16 @@ std::string role_name(Role r) {
 
 App::App(Config config, std::function<Micros()> clock)
     : config_(std::move(config)), clock_(std::move(clock)) {
-  events::StoreOptions options;
-  options.dir = config_.data_dir;
-  options.max_batch = static_cast<std::size_t>(config_.writer_max_batch);
-  options.clock = clock_;
-  auto opened = events::EventStore::open(options);
-  if (!opened) throw std::runtime_error(opened.error().detail);
-  store_ = std::move(*opened);
-  projector_ = std::make_unique<projections::Projector>(*store_, projections::all_projections());
-  projector_->open();
-  projector_->attach();
-  bus_ = std::make_unique<commands::CommandBus>(*store_);
-  lessons_ = std::make_unique<commands::LessonCommands>(*bus_, config_);
-  capabilities_ = std::make_unique<commands::CapabilityCommands>(*bus_);
-  automations_ = std::make_unique<commands::AutomationCommands>(*bus_, config_);
-  waiter_ = std::make_unique<PositionWaiter>(*store_);
-  store_->add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
+  core_ = std::make_unique<Core>(config_, clock_);
+  waiter_ = std::make_unique<PositionWaiter>(store());
+  store().add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
   register_routes();
 }
 
 App::~App() { shutdown(); }
 
 void App::shutdown() {
-  if (store_) store_->stop();
+  if (core_) core_->store->stop();
 }
 
 Micros App::now() const { return clock_ ? clock_() : system_now(); }
@@ -400,7 +387,7 @@ void App::after_min_position(const CallPtr& c, std::function<void()> then) {
     return;
   }
   const auto position = static_cast<std::uint64_t>(n->value_or(0));
-  if (store_->head() >= position) {
+  if (store().head() >= position) {
     then();
     return;
   }
@@ -428,7 +415,7 @@ void App::reply(const CallPtr& c, HttpResponse r) {
   r.headers.emplace_back("Annals-Request-Id", c->request_id.empty() ? "-" : c->request_id);
   const bool has_position = std::any_of(r.headers.begin(), r.headers.end(),
                                         [](auto& h) { return h.first == "Annals-Position"; });
-  if (!has_position) r.headers.emplace_back("Annals-Position", std::to_string(store_->head()));
+  if (!has_position) r.headers.emplace_back("Annals-Position", std::to_string(store().head()));
   metrics_->observe_request(
       c->route_index, r.status,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - c->started).count());

@@ -13,13 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "commands/automations.h"
-#include "commands/capabilities.h"
-#include "commands/command_bus.h"
-#include "commands/lessons.h"
 #include "domain/config.h"
-#include "events/store.h"
-#include "projections/projector.h"
+#include "server/core.h"
 #include "server/http_types.h"
 #include "server/metrics.h"
 #include "server/position_waiter.h"
@@ -67,12 +62,12 @@ class App {
   void shutdown();
 
   const Config& config() const { return config_; }
-  events::EventStore& store() { return *store_; }
-  projections::Projector& projector() { return *projector_; }
-  commands::CommandBus& bus() { return *bus_; }
-  commands::LessonCommands& lessons() { return *lessons_; }
-  commands::CapabilityCommands& capabilities() { return *capabilities_; }
-  commands::AutomationCommands& automations() { return *automations_; }
+  events::EventStore& store() { return *core_->store; }
+  projections::Projector& projector() { return *core_->projector; }
+  commands::CommandBus& bus() { return *core_->bus; }
+  commands::LessonCommands& lessons() { return *core_->lessons; }
+  commands::CapabilityCommands& capabilities() { return *core_->capabilities; }
+  commands::AutomationCommands& automations() { return *core_->automations; }
   const std::vector<Route>& routes() const { return routes_; }
   Metrics& metrics() { return *metrics_; }
   Micros now() const;
@@ -97,12 +92,7 @@ class App {
 
   Config config_;
   std::function<Micros()> clock_;
-  std::unique_ptr<events::EventStore> store_;
-  std::unique_ptr<projections::Projector> projector_;
-  std::unique_ptr<commands::CommandBus> bus_;
-  std::unique_ptr<commands::LessonCommands> lessons_;
-  std::unique_ptr<commands::CapabilityCommands> capabilities_;
-  std::unique_ptr<commands::AutomationCommands> automations_;
+  std::unique_ptr<Core> core_;
   std::unique_ptr<PositionWaiter> waiter_;
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> route_segments_;  // routes_[i].pattern split on '/'

@@ -6,14 +6,8 @@
 #include <future>
 #include <memory>
 
-#include "commands/automations.h"
-#include "commands/capabilities.h"
-#include "commands/command_bus.h"
-#include "commands/lessons.h"
-#include "domain/config.h"
-#include "events/store.h"
 #include "projections/lessons.h"
-#include "projections/projector.h"
+#include "server/core.h"
 #include "tests/support/temp_dir.h"
 
 namespace annals::testing {
@@ -26,41 +20,25 @@ class Harness {
   }
 
   void open() {
-    events::StoreOptions o;
-    o.dir = dir_.path();
-    o.clock = [this] { return now_.load(); };
-    store_ = std::move(*events::EventStore::open(o));
-    projector_ = std::make_unique<projections::Projector>(*store_, projections::all_projections());
-    projector_->open();
-    projector_->attach();
-    bus_ = std::make_unique<commands::CommandBus>(*store_);
-    lessons_ = std::make_unique<commands::LessonCommands>(*bus_, config_);
-    capabilities_ = std::make_unique<commands::CapabilityCommands>(*bus_);
-    automations_ = std::make_unique<commands::AutomationCommands>(*bus_, config_);
+    config_.data_dir = dir_.path();
+    core_ = std::make_unique<server::Core>(config_, [this] { return now_.load(); });
   }
-  void close() {
-    automations_.reset();
-    capabilities_.reset();
-    lessons_.reset();
-    bus_.reset();
-    projector_.reset();
-    store_.reset();
-  }
+  void close() { core_.reset(); }
 
   void advance(Micros us) { now_ += us; }
   Micros now() const { return now_.load(); }
 
   commands::Reply record(lesson::Fields f, const std::string& actor = "tester") {
     std::promise<commands::Reply> p;
-    lessons_->record(std::move(f), {actor, "corr", std::nullopt, "", std::nullopt},
-                     [&](commands::Reply r) { p.set_value(std::move(r)); });
+    core_->lessons->record(std::move(f), {actor, "corr", std::nullopt, "", std::nullopt},
+                           [&](commands::Reply r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
   commands::Reply update(std::int64_t id, std::vector<lesson::Change> changes,
                          std::optional<std::uint64_t> if_match = std::nullopt) {
     std::promise<commands::Reply> p;
-    lessons_->update(id, std::move(changes), {"tester", "corr", std::nullopt, "", if_match},
-                     [&](commands::Reply r) { p.set_value(std::move(r)); });
+    core_->lessons->update(id, std::move(changes), {"tester", "corr", std::nullopt, "", if_match},
+                           [&](commands::Reply r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
 
@@ -72,29 +50,24 @@ class Harness {
        [&](commands::Reply r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
-  commands::CapabilityCommands& capabilities() { return *capabilities_; }
-  commands::AutomationCommands& automations() { return *automations_; }
+  commands::CapabilityCommands& capabilities() { return *core_->capabilities; }
+  commands::AutomationCommands& automations() { return *core_->automations; }
 
   projections::LessonsQueries lesson_queries() const {
-    return projections::LessonsQueries(store_->db(), projector_->family("lessons"),
-                                       store_->read_view());
+    return projections::LessonsQueries(core_->store->db(), core_->projector->family("lessons"),
+                                       core_->store->read_view());
   }
 
   Config& config() { return config_; }
-  events::EventStore& store() { return *store_; }
-  projections::Projector& projector() { return *projector_; }
+  events::EventStore& store() { return *core_->store; }
+  projections::Projector& projector() { return *core_->projector; }
   std::string dir() const { return dir_.path(); }
 
  private:
   TempDir dir_;
   Config config_;
   std::atomic<Micros> now_;
-  std::unique_ptr<events::EventStore> store_;
-  std::unique_ptr<projections::Projector> projector_;
-  std::unique_ptr<commands::CommandBus> bus_;
-  std::unique_ptr<commands::LessonCommands> lessons_;
-  std::unique_ptr<commands::CapabilityCommands> capabilities_;
-  std::unique_ptr<commands::AutomationCommands> automations_;
+  std::unique_ptr<server::Core> core_;
 };
 
 }  // namespace annals::testing

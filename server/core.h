@@ -1,0 +1,34 @@
+// Core: annals below HTTP — the store, the projector attached to it, the command bus and the
+// commands of every domain, wired once. annalsd serves it; tests drive it directly.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "commands/automations.h"
+#include "commands/capabilities.h"
+#include "commands/command_bus.h"
+#include "commands/lessons.h"
+#include "domain/config.h"
+#include "events/store.h"
+#include "projections/projector.h"
+
+namespace annals::server {
+
+struct Core {
+  // Opens the store at config.data_dir and catches the read models up. Throws
+  // std::runtime_error with the store's message when it cannot open (e.g. held by another
+  // process). `config` must outlive the Core.
+  Core(const Config& config, std::function<Micros()> clock = {});
+  // Stops the writer before anything its commit hook uses goes away.
+  ~Core();
+
+  std::unique_ptr<events::EventStore> store;
+  std::unique_ptr<projections::Projector> projector;
+  std::unique_ptr<commands::CommandBus> bus;
+  std::unique_ptr<commands::LessonCommands> lessons;
+  std::unique_ptr<commands::CapabilityCommands> capabilities;
+  std::unique_ptr<commands::AutomationCommands> automations;
+};
+
+}  // namespace annals::server
