@@ -435,6 +435,16 @@ void App::reply_problem(const CallPtr& c, const Problem& p) {
   reply_command(c, commands::Reply::error(p));
 }
 
+void App::reply_row(const CallPtr& c, std::optional<projections::VersionedRow> row,
+                    std::uint64_t position, const char* missing) {
+  if (!row) return reply_problem(c, Problem::make(ProblemKind::kNotFound, missing));
+  HttpResponse r;
+  r.body = std::move(row->json);
+  r.headers.emplace_back("ETag", "\"" + std::to_string(row->version) + "\"");
+  r.headers.emplace_back("Annals-Position", std::to_string(position));
+  reply(c, std::move(r));
+}
+
 void App::reply_command(const CallPtr& c, const commands::Reply& rep) {
   HttpResponse r;
   r.status = rep.status;

@@ -77,6 +77,9 @@ class App {
   void reply_json(const CallPtr& c, int status, std::string body,
                   std::optional<std::uint64_t> position = {});
   void reply_problem(const CallPtr& c, const Problem& p);
+  // A single-resource GET: the row with its ETag and the read position, or 404 with `missing`.
+  void reply_row(const CallPtr& c, std::optional<projections::VersionedRow> row,
+                 std::uint64_t position, const char* missing);
   void reply_command(const CallPtr& c, const commands::Reply& r);
   commands::CommandContext command_context(const CallPtr& c) const;
   // Waits (without blocking an I/O thread) for min_position, then runs `then`.

@@ -40,15 +40,8 @@ void get_automation(App& app, const CallPtr& c) {
   app.after_min_position(c, [&app, c] {
     const auto q = queries(app);
     const std::string& id = c->params.at("id");
-    auto row = commands::is_uuid(id) ? q.get(id) : std::nullopt;
-    if (!row) {
-      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Automation not found."));
-    }
-    HttpResponse r;
-    r.body = std::move(row->json);
-    r.headers.emplace_back("ETag", "\"" + std::to_string(row->version) + "\"");
-    r.headers.emplace_back("Annals-Position", std::to_string(q.position()));
-    app.reply(c, std::move(r));
+    app.reply_row(c, commands::is_uuid(id) ? q.get(id) : std::nullopt, q.position(),
+                  "Automation not found.");
   });
 }
 

@@ -38,15 +38,7 @@ void list_capabilities(App& app, const CallPtr& c) {
 void get_capability(App& app, const CallPtr& c) {
   app.after_min_position(c, [&app, c] {
     const auto q = queries(app);
-    auto row = q.get(c->params.at("name"));
-    if (!row) {
-      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Capability not found."));
-    }
-    HttpResponse r;
-    r.body = std::move(row->json);
-    r.headers.emplace_back("ETag", "\"" + std::to_string(row->version) + "\"");
-    r.headers.emplace_back("Annals-Position", std::to_string(q.position()));
-    app.reply(c, std::move(r));
+    app.reply_row(c, q.get(c->params.at("name")), q.position(), "Capability not found.");
   });
 }
 

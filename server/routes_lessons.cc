@@ -52,17 +52,8 @@ void get_lesson(App& app, const CallPtr& c) {
   if (!app.config().lessons_enabled) return app.reply_json(c, 200, kDisabled);
   app.after_min_position(c, [&app, c] {
     const auto q = lesson_queries(app);
-    const auto position = q.position();
-    auto id = lesson_id(*c);
-    auto row = id ? q.get(*id) : std::nullopt;
-    if (!row) {
-      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Lesson not found."));
-    }
-    HttpResponse r;
-    r.body = std::move(row->json);
-    r.headers.emplace_back("ETag", "\"" + std::to_string(row->version) + "\"");
-    r.headers.emplace_back("Annals-Position", std::to_string(position));
-    app.reply(c, std::move(r));
+    const auto id = lesson_id(*c);
+    app.reply_row(c, id ? q.get(*id) : std::nullopt, q.position(), "Lesson not found.");
   });
 }
 
