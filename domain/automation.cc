@@ -259,6 +259,7 @@ void evolve(std::optional<Automation>& a, const Event& e, Micros recorded_at) {
     return;
   }
   if (!a) return;
+  if (std::holds_alternative<AlertDelivered>(e)) return;
   a->updated_at = recorded_at;
   if (const auto* u = std::get_if<Updated>(&e)) {
     const json& ch = u->changes;
@@ -295,6 +296,16 @@ void evolve(std::optional<Automation>& a, const Event& e, Micros recorded_at) {
   } else if (std::holds_alternative<Deleted>(e)) {
     a->status = "deleted";
     a->next_run_at.reset();
+  } else if (const auto* s = std::get_if<RunStarted>(&e)) {
+    a->last_run_at = s->started_at;
+    a->next_run_at = s->next_run_at;
+    a->in_flight_run_id = s->run_id;
+  } else if (const auto* f = std::get_if<RunFinished>(&e)) {
+    a->run_count = f->run_count;
+    a->failure_count = f->failure_count;
+    if (f->state) a->state = *f->state;
+    if (a->in_flight_run_id == f->run_id) a->in_flight_run_id.reset();
+    if (f->status == "succeeded") a->prior_run_end = f->finished_at;
   }
 }
 

@@ -1,6 +1,6 @@
 // The automation aggregate as a decider (SPEC §3.1-3.3, §3.6): definition rules, the status
 // machine, next_run_at, and the resource `AU` of API §12. Runs (start/finish, failure pause) join
-// this file with the dispatcher.
+// automation_run.h with the dispatcher's decisions.
 #pragma once
 
 #include <expected>
@@ -35,6 +35,9 @@ struct Automation {
   std::optional<std::string> in_flight_run_id;
   std::string created_via = "api";
   Micros created_at = 0, updated_at = 0;
+  // Not part of the resource: the finished_at of the latest succeeded run (the executor's
+  // prior_run_end), known to aggregates folded from the log.
+  std::optional<Micros> prior_run_end;
 };
 
 // Events (SPEC §6.3).
@@ -53,6 +56,32 @@ struct Resumed {
   std::optional<Micros> next_run_at;
 };
 struct Deleted {};
+struct RunStarted {
+  std::string run_id, trigger;  // schedule | run_now | run_now_forced
+  std::optional<Micros> scheduled_for;
+  Micros started_at = 0;
+  std::string execution_path;  // skill | claude_native
+  std::optional<std::string> skill_id, skill_version_id;
+  std::optional<Micros> next_run_at;
+};
+struct RunFinished {
+  std::string run_id, status;         // succeeded | failed | escalated | skipped_budget
+  std::optional<std::string> output;  // JSON object text (keys in the order received)
+  std::int64_t cost_micro_usd = 0;
+  std::optional<std::string> error, skill_run_id, invocation_log_id;
+  bool alert_fired = false;
+  std::optional<std::string> alert_content;
+  std::optional<nlohmann::json> state;  // present only when the state changed
+  Micros finished_at = 0;
+  std::int64_t run_count = 0, failure_count = 0;
+};
+struct AlertDelivered {
+  std::string run_id, channel;
+  bool delivered = false;
+  std::optional<std::int64_t> http_status;
+  std::optional<std::string> error;
+  std::int64_t latency_ms = 0;
+};
 
 struct Knobs {
   std::int64_t min_interval_default_seconds = 300;
@@ -95,7 +124,9 @@ std::expected<std::optional<Resumed>, Problem> decide_resume(const Automation& a
 // Already deleted → nullopt (idempotent).
 std::optional<Deleted> decide_delete(const Automation& a);
 
-using Event = std::variant<Created, Updated, Paused, Resumed, Deleted>;
+using Event = std::variant<Created, Updated, Paused, Resumed, Deleted, RunStarted, RunFinished,
+                           AlertDelivered>;
+// updated_at follows every event but AlertDelivered (SPEC §3.1).
 void evolve(std::optional<Automation>& a, const Event& e, Micros recorded_at);
 
 void render(const Automation& a, JsonWriter& w);

@@ -89,6 +89,68 @@ NewEvent encode(const automation::Event& event) {
               return x.Finish().Union();
             }};
   }
+  if (const auto* s = std::get_if<automation::RunStarted>(&event)) {
+    return {fb::Payload::AutomationRunStarted, [s = *s](Builder& b) {
+              auto run = b.CreateString(s.run_id);
+              auto trigger = b.CreateString(s.trigger);
+              auto path = b.CreateString(s.execution_path);
+              auto skill = opt_string(b, s.skill_id);
+              auto version = opt_string(b, s.skill_version_id);
+              fb::AutomationRunStartedBuilder x(b);
+              x.add_run_id(run);
+              x.add_trigger(trigger);
+              if (s.scheduled_for) x.add_scheduled_for(*s.scheduled_for);
+              x.add_started_at(s.started_at);
+              x.add_execution_path(path);
+              x.add_skill_id(skill);
+              x.add_skill_version_id(version);
+              if (s.next_run_at) x.add_next_run_at(*s.next_run_at);
+              return x.Finish().Union();
+            }};
+  }
+  if (const auto* f = std::get_if<automation::RunFinished>(&event)) {
+    return {fb::Payload::AutomationRunFinished, [f = *f](Builder& b) {
+              auto run = b.CreateString(f.run_id);
+              auto status = b.CreateString(f.status);
+              auto output = opt_string(b, f.output);
+              auto error = opt_string(b, f.error);
+              auto skill_run = opt_string(b, f.skill_run_id);
+              auto invocation = opt_string(b, f.invocation_log_id);
+              auto content = opt_string(b, f.alert_content);
+              auto state = f.state ? b.CreateString(f.state->dump())
+                                   : flatbuffers::Offset<flatbuffers::String>();
+              fb::AutomationRunFinishedBuilder x(b);
+              x.add_run_id(run);
+              x.add_status(status);
+              x.add_output(output);
+              x.add_cost_micro_usd(f.cost_micro_usd);
+              x.add_error(error);
+              x.add_skill_run_id(skill_run);
+              x.add_invocation_log_id(invocation);
+              x.add_alert_fired(f.alert_fired);
+              x.add_alert_content(content);
+              x.add_state(state);
+              x.add_finished_at(f.finished_at);
+              x.add_run_count(f.run_count);
+              x.add_failure_count(f.failure_count);
+              return x.Finish().Union();
+            }};
+  }
+  if (const auto* d = std::get_if<automation::AlertDelivered>(&event)) {
+    return {fb::Payload::AlertDelivered, [d = *d](Builder& b) {
+              auto run = b.CreateString(d.run_id);
+              auto channel = b.CreateString(d.channel);
+              auto error = opt_string(b, d.error);
+              fb::AlertDeliveredBuilder x(b);
+              x.add_run_id(run);
+              x.add_channel(channel);
+              x.add_delivered(d.delivered);
+              if (d.http_status) x.add_http_status(*d.http_status);
+              x.add_error(error);
+              x.add_latency_ms(d.latency_ms);
+              return x.Finish().Union();
+            }};
+  }
   return {fb::Payload::AutomationDeleted,
           [](Builder& b) { return fb::CreateAutomationDeleted(b).Union(); }};
 }
@@ -131,6 +193,48 @@ std::optional<automation::Event> decode_automation_event(const StoredEvent& e) {
       return automation::Resumed{opt_scalar(ev.payload_as_AutomationResumed()->next_run_at())};
     case fb::Payload::AutomationDeleted:
       return automation::Deleted{};
+    case fb::Payload::AutomationRunStarted: {
+      const auto* p = ev.payload_as_AutomationRunStarted();
+      automation::RunStarted s;
+      s.run_id = str(p->run_id());
+      s.trigger = str(p->trigger());
+      s.scheduled_for = opt_scalar(p->scheduled_for());
+      s.started_at = p->started_at();
+      s.execution_path = str(p->execution_path());
+      s.skill_id = opt(p->skill_id());
+      s.skill_version_id = opt(p->skill_version_id());
+      s.next_run_at = opt_scalar(p->next_run_at());
+      return s;
+    }
+    case fb::Payload::AutomationRunFinished: {
+      const auto* p = ev.payload_as_AutomationRunFinished();
+      automation::RunFinished f;
+      f.run_id = str(p->run_id());
+      f.status = str(p->status());
+      f.output = opt(p->output());
+      f.cost_micro_usd = p->cost_micro_usd();
+      f.error = opt(p->error());
+      f.skill_run_id = opt(p->skill_run_id());
+      f.invocation_log_id = opt(p->invocation_log_id());
+      f.alert_fired = p->alert_fired();
+      f.alert_content = opt(p->alert_content());
+      if (p->state()) f.state = json_of(p->state(), nlohmann::json::object());
+      f.finished_at = p->finished_at();
+      f.run_count = p->run_count();
+      f.failure_count = p->failure_count();
+      return f;
+    }
+    case fb::Payload::AlertDelivered: {
+      const auto* p = ev.payload_as_AlertDelivered();
+      automation::AlertDelivered d;
+      d.run_id = str(p->run_id());
+      d.channel = str(p->channel());
+      d.delivered = p->delivered();
+      d.http_status = opt_scalar(p->http_status());
+      d.error = opt(p->error());
+      d.latency_ms = p->latency_ms();
+      return d;
+    }
     default:
       return std::nullopt;
   }

@@ -9,7 +9,7 @@
 namespace annals::events {
 
 NewEvent encode(const automation::Event& e);
-// nullopt when the event is not one of the automation definition events.
+// nullopt when the event is not one of the automation stream's events.
 std::optional<automation::Event> decode_automation_event(const StoredEvent& e);
 
 }  // namespace annals::events

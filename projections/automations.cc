@@ -37,7 +37,7 @@ void AutomationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* stream = e.event().stream();
   if (stream == nullptr || !stream->string_view().starts_with("automation-")) return;
   auto event = events::decode_automation_event(e);
-  if (!event) return;
+  if (!event || std::holds_alternative<automation::AlertDelivered>(*event)) return;
   const std::string id(stream->string_view().substr(11));
   std::optional<automation::Automation> a;
   if (!std::holds_alternative<automation::Created>(*event)) {
@@ -52,6 +52,11 @@ void AutomationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("r" + id, events::u64_be(e.event().version()) + automation::render(*a));
   rows.put(order_key(*a), tuple_of(*a));
   if (auto k = due_key(*a)) rows.put(*k, a->in_flight_run_id ? "r" : "");
+  if (a->in_flight_run_id) {
+    rows.put("f" + id, *a->in_flight_run_id);
+  } else {
+    rows.remove("f" + id);
+  }
 }
 
 std::optional<VersionedRow> AutomationsQueries::get(const std::string& id) const {
@@ -73,11 +78,40 @@ std::string AutomationsQueries::queue_block(Micros now) const {
     if (at > now) break;
     if (it->value().empty()) ++due;
   }
-  // Runs in flight are not recorded until the dispatcher exists; every row says none.
+  for (it->Seek("f"); it->Valid() && it->key().starts_with("f"); it->Next()) ++running;
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("due").value(due).key("running").value(running);
   w.key("next_due_at").instant(next_due).end_object();
+  return out;
+}
+
+std::vector<DueAutomation> AutomationsQueries::due(Micros now, std::size_t limit,
+                                                   std::optional<Micros>& next_wake) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::vector<DueAutomation> out;
+  next_wake.reset();
+  for (it->Seek("n"); it->Valid() && it->key().starts_with("n"); it->Next()) {
+    if (!it->value().empty()) continue;  // a run is in flight: its finish wakes the scheduler
+    const auto at = static_cast<Micros>(events::read_u64_be(it->key().ToStringView(), 1));
+    if (at > now) {
+      next_wake = at;
+      break;
+    }
+    if (out.size() >= limit) break;
+    out.push_back({it->key().ToString().substr(9), at});
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> AutomationsQueries::in_flight() const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (it->Seek("f"); it->Valid() && it->key().starts_with("f"); it->Next()) {
+    out.emplace_back(it->key().ToString().substr(1), it->value().ToString());
+  }
   return out;
 }
 

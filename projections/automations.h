@@ -4,7 +4,9 @@
 // Keys:
 //   r <id>                              → the automation stream's version (8 bytes) and the JSON
 //   u <~updated_at> <id>                → status 0 capability 0 user (the list order)
-//   n <next_run_at> <id>                → "" for active automations with a next run (the queue)
+//   n <next_run_at> <id>                → "" for active automations with a next run (the queue and
+//                                         the scheduler), "r" while a run is in flight
+//   f <id>                              → the run in flight
 #pragma once
 
 #include <optional>
@@ -20,6 +22,11 @@ class AutomationsProjection final : public Projection {
  public:
   std::string_view name() const override { return "automations"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
+struct DueAutomation {
+  std::string id;
+  Micros next_run_at = 0;
 };
 
 struct AutomationFilter {
@@ -38,6 +45,13 @@ class AutomationsQueries {
   std::vector<std::string> list(const AutomationFilter& f) const;
   // The queue's automations block (API §14) at `now`.
   std::string queue_block(Micros now) const;
+  // Active automations due at `now` with no run in flight, by next_run_at then id, at most
+  // `limit`; next_wake = the first next_run_at after now (nullopt when none). Costs time in
+  // proportion to the due set and the runs in flight, not to all automations.
+  std::vector<DueAutomation> due(Micros now, std::size_t limit,
+                                 std::optional<Micros>& next_wake) const;
+  // (automation id, run id) of every run in flight.
+  std::vector<std::pair<std::string, std::string>> in_flight() const;
 
  private:
   rocksdb::DB* db_;

@@ -7,8 +7,10 @@
 #include <stdexcept>
 
 #include "events/keys.h"
+#include "projections/automation_runs.h"
 #include "projections/automations.h"
 #include "projections/capabilities.h"
+#include "projections/ledger.h"
 #include "projections/lessons.h"
 
 namespace annals::projections {
@@ -70,6 +72,9 @@ std::vector<std::unique_ptr<Projection>> all_projections() {
   std::vector<std::unique_ptr<Projection>> v;
   v.push_back(std::make_unique<CapabilitiesProjection>());
   v.push_back(std::make_unique<AutomationsProjection>());
+  v.push_back(std::make_unique<AutomationRunsProjection>());
+  v.push_back(std::make_unique<InvocationsProjection>());
+  v.push_back(std::make_unique<SpendProjection>());
   v.push_back(std::make_unique<LessonsProjection>());
   return v;
 }

@@ -104,12 +104,13 @@ App::App(Config config, std::function<Micros()> clock)
   waiter_ = std::make_unique<PositionWaiter>(store());
   store().add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
   register_routes();
+  core_->start_dispatcher();
 }
 
 App::~App() { shutdown(); }
 
 void App::shutdown() {
-  if (core_) core_->store->stop();
+  if (core_) core_->stop();
 }
 
 Micros App::now() const { return clock_ ? clock_() : system_now(); }
@@ -118,6 +119,7 @@ void App::register_routes() {
   add_automation_routes(routes_);
   add_capability_routes(routes_);
   add_lesson_routes(routes_);
+  add_ledger_routes(routes_);
   add_audit_routes(routes_);
   add_system_routes(routes_);
   std::vector<std::pair<std::string, std::string>> names;

@@ -68,6 +68,7 @@ class App {
   commands::LessonCommands& lessons() { return *core_->lessons; }
   commands::CapabilityCommands& capabilities() { return *core_->capabilities; }
   commands::AutomationCommands& automations() { return *core_->automations; }
+  Core& core() { return *core_; }
   const std::vector<Route>& routes() const { return routes_; }
   Metrics& metrics() { return *metrics_; }
   Micros now() const;
@@ -106,6 +107,7 @@ class App {
 void add_automation_routes(std::vector<Route>& routes);
 void add_capability_routes(std::vector<Route>& routes);
 void add_lesson_routes(std::vector<Route>& routes);
+void add_ledger_routes(std::vector<Route>& routes);
 void add_audit_routes(std::vector<Route>& routes);
 void add_system_routes(std::vector<Route>& routes);
 

@@ -1,14 +1,55 @@
 #include "server/core.h"
 
+#include <chrono>
 #include <stdexcept>
 
+#include "domain/automation_run.h"
+#include "projections/automation_runs.h"
+#include "projections/automations.h"
+
 namespace annals::server {
+
+namespace {
+
+// The scheduler's reads, from the automations and automation_runs read models.
+commands::SchedulerSource scheduler_source(events::EventStore& store,
+                                           projections::Projector& projector) {
+  auto automations = [&store, &projector] {
+    return projections::AutomationsQueries(store.db(), projector.family("automations"),
+                                           store.read_view());
+  };
+  auto runs = [&store, &projector] {
+    return projections::AutomationRunsQueries(store.db(), projector.family("automation_runs"),
+                                              store.read_view());
+  };
+  commands::SchedulerSource s;
+  s.due = [automations](Micros now, std::size_t limit, std::optional<Micros>& next_wake) {
+    std::vector<commands::SchedulerSource::Due> out;
+    for (auto& d : automations().due(now, limit, next_wake)) out.push_back({d.id, d.next_run_at});
+    return out;
+  };
+  s.in_flight = [automations] { return automations().in_flight(); };
+  s.undelivered = [runs] { return runs().undelivered(); };
+  s.automation = [automations](const std::string& id) -> std::optional<automation::Automation> {
+    auto row = automations().get(id);
+    if (!row) return std::nullopt;
+    return automation::from_json(nlohmann::json::parse(row->json, nullptr, false));
+  };
+  s.run = [runs](const std::string& run_id) -> std::optional<automation::Run> {
+    auto row = runs().get(run_id);
+    if (!row) return std::nullopt;
+    return automation::run_from_json(*row);
+  };
+  return s;
+}
+
+}  // namespace
 
 Core::Core(const Config& config, std::function<Micros()> clock) {
   events::StoreOptions options;
   options.dir = config.data_dir;
   options.max_batch = static_cast<std::size_t>(config.writer_max_batch);
-  options.clock = std::move(clock);
+  options.clock = clock;
   auto opened = events::EventStore::open(options);
   if (!opened) throw std::runtime_error(opened.error().detail);
   store = std::move(*opened);
@@ -19,10 +60,27 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   lessons = std::make_unique<commands::LessonCommands>(*bus, config);
   capabilities = std::make_unique<commands::CapabilityCommands>(*bus);
   automations = std::make_unique<commands::AutomationCommands>(*bus, config);
+  ledger = std::make_unique<commands::LedgerCommands>(*bus, config);
+  runs = std::make_unique<commands::RunCommands>(*bus, config, *ledger);
+  if (!clock) {
+    clock = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  dispatcher = std::make_unique<commands::Dispatcher>(
+      *runs, *lessons, config, scheduler_source(*store, *projector), std::move(clock));
+  store->add_commit_listener([d = dispatcher.get()](std::uint64_t) { d->wake(); });
 }
 
-Core::~Core() {
+void Core::start_dispatcher() { dispatcher->start(); }
+
+void Core::stop() {
+  if (dispatcher) dispatcher->stop();
   if (store) store->stop();
 }
+
+Core::~Core() { stop(); }
 
 }  // namespace annals::server

@@ -49,6 +49,7 @@ void metrics(App& app, const CallPtr& c) {
   out += "# TYPE annals_projection_lag_events gauge\n" + lag;
   out += "# TYPE annals_lessons_deduplicated_total counter\nannals_lessons_deduplicated_total " +
          std::to_string(app.lessons().deduplicated_total()) + "\n";
+  app.core().dispatcher->render_metrics(out);
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = std::move(out);
