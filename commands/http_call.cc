@@ -138,7 +138,9 @@ struct HttpCaller::Impl {
         co_await exchange(stream, *url, r, out);
       }
     } catch (const boost::system::system_error& e) {
-      if (e.code() == beast::error::timeout) {
+      // A deadline that passes mid-operation surfaces as a timeout or as the cancelled operation.
+      if (e.code() == beast::error::timeout || (e.code() == net::error::operation_aborted &&
+                                                std::chrono::steady_clock::now() >= deadline)) {
         out.error = "timeout";
       } else {
         out.error = e.code().message();

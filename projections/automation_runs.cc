@@ -11,11 +11,11 @@ namespace annals::projections {
 
 namespace {
 
-std::string list_key(const automation::Run& r) {
-  return "a" + r.automation_id + '\0' +
-         events::u64_be(std::numeric_limits<std::uint64_t>::max() -
-                        static_cast<std::uint64_t>(r.started_at)) +
-         r.id;
+// Newest first: the RunStarted position, descending (started_at never decreases with it, and
+// runs started in the same microsecond keep their order).
+std::string list_key(const std::string& automation_id, std::uint64_t position) {
+  return "a" + automation_id + '\0' +
+         events::u64_be(std::numeric_limits<std::uint64_t>::max() - position);
 }
 
 }  // namespace
@@ -33,8 +33,10 @@ void AutomationRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const std::string automation_id(stream->string_view().substr(11));
   if (const auto* s = std::get_if<automation::RunStarted>(&*event)) {
     auto run = automation::run_started(automation_id, *s);
+    const std::string key = list_key(automation_id, e.position);
     rows.put("r" + run.id, automation::render(run));
-    rows.put(list_key(run), run.status);
+    rows.put(key, run.status + '\0' + run.id);
+    rows.put("k" + run.id, key);
     return;
   }
   const std::string run_id = std::visit(
@@ -52,7 +54,7 @@ void AutomationRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   if (!run) return;
   if (const auto* f = std::get_if<automation::RunFinished>(&*event)) {
     automation::run_finished(*run, *f);
-    rows.put(list_key(*run), run->status);
+    if (auto key = rows.get("k" + run->id)) rows.put(*key, run->status + '\0' + run->id);
     if (run->alert_fired) rows.put("p" + run->id, automation_id);
   } else if (const auto* d = std::get_if<automation::AlertDelivered>(&*event)) {
     automation::run_delivered(*run, *d, e.event().recorded_at());
@@ -79,10 +81,13 @@ std::vector<std::string> AutomationRunsQueries::list(const std::string& automati
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
                          static_cast<std::int64_t>(out.size()) < limit;
        it->Next()) {
-    if (status && it->value().ToStringView() != *status) continue;
+    const auto v = it->value().ToStringView();
+    const auto nul = v.find('\0');
+    if (nul == std::string_view::npos) continue;
+    if (status && v.substr(0, nul) != *status) continue;
     if (skipped++ < offset) continue;
     std::string value;
-    const std::string run_id = it->key().ToString().substr(prefix.size() + 8);
+    const std::string run_id(v.substr(nul + 1));
     if (db_->Get(ro, cf_, "r" + run_id, &value).ok()) out.push_back(std::move(value));
   }
   return out;

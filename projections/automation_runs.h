@@ -3,7 +3,9 @@
 //
 // Keys:
 //   r <run_id>                                  → the run (JSON `AR`)
-//   a <automation_id> 0 <~started_at> <run_id>  → status (the per-automation list)
+//   a <automation_id> 0 <~position>             → status 0 run_id (the per-automation list, newest
+//                                                 first by the RunStarted position)
+//   k <run_id>                                  → its list key
 //   p <run_id>                                  → automation id: alert fired, nothing delivered yet
 #pragma once
 

@@ -26,6 +26,7 @@ class Harness {
   void close() { core_.reset(); }
 
   void advance(Micros us) { now_ += us; }
+  void set_now(Micros t) { now_ = t; }
   Micros now() const { return now_.load(); }
 
   commands::Reply record(lesson::Fields f, const std::string& actor = "tester") {
@@ -52,6 +53,9 @@ class Harness {
   }
   commands::CapabilityCommands& capabilities() { return *core_->capabilities; }
   commands::AutomationCommands& automations() { return *core_->automations; }
+  commands::LedgerCommands& ledger() { return *core_->ledger; }
+  commands::Dispatcher& dispatcher() { return *core_->dispatcher; }
+  server::Core& core() { return *core_; }
 
   projections::LessonsQueries lesson_queries() const {
     return projections::LessonsQueries(core_->store->db(), core_->projector->family("lessons"),
