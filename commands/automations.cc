@@ -19,16 +19,6 @@ std::string name_key(const std::string& user, const std::string& name) {
   return "n" + user + '\0' + name;
 }
 
-Folded<automation::Automation> fold(events::Transaction& tx, const std::string& id) {
-  return fold_stream<automation::Automation>(
-      tx, automation::stream_name(id),
-      [](std::optional<automation::Automation>& a, const events::StoredEvent& e) {
-        if (auto ev = events::decode_automation_event(e)) {
-          automation::evolve(a, *ev, e.event().recorded_at());
-        }
-      });
-}
-
 // The registered capability's default alert conditions; nullopt when not registered.
 std::optional<json> capability_defaults(events::Transaction& tx, const std::string& name) {
   std::optional<json> defaults;
@@ -147,8 +137,12 @@ std::expected<json, Problem> parse_patch_automation(const json& body) {
   return patch;
 }
 
-AutomationCommands::AutomationCommands(CommandBus& bus, const Config& config)
-    : bus_(bus), config_(config), names_(bus.store().column_family("agg.automations")) {}
+AutomationCommands::AutomationCommands(CommandBus& bus, const Config& config,
+                                       AutomationStates& states)
+    : bus_(bus),
+      config_(config),
+      states_(states),
+      names_(bus.store().column_family("agg.automations")) {}
 
 void AutomationCommands::create(automation::Draft draft, CommandContext ctx,
                                 std::function<void(Reply)> done) {
@@ -191,7 +185,7 @@ void AutomationCommands::patch(std::string id, json patch, CommandContext ctx,
   bus_.execute(
       ctx,
       [this, id, shared, ctx](events::Transaction& tx) {
-        auto f = fold(tx, id);
+        auto f = states_.fold(tx, id);
         if (!f.state) return not_found(id);
         if (auto p = precondition(ctx, f.version)) return *p;
         const auto& a = *f.state;
@@ -224,7 +218,7 @@ void AutomationCommands::act(std::string id, Action action, CommandContext ctx,
   bus_.execute(
       ctx,
       [this, id, action, ctx](events::Transaction& tx) {
-        auto f = fold(tx, id);
+        auto f = states_.fold(tx, id);
         if (!f.state) return not_found(id);
         if (auto p = precondition(ctx, f.version)) return *p;
         const auto& a = *f.state;

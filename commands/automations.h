@@ -6,6 +6,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "commands/automation_states.h"
 #include "commands/command_bus.h"
 #include "domain/automation.h"
 #include "domain/config.h"
@@ -19,7 +20,7 @@ std::expected<nlohmann::json, Problem> parse_patch_automation(const nlohmann::js
 
 class AutomationCommands {
  public:
-  AutomationCommands(CommandBus& bus, const Config& config);
+  AutomationCommands(CommandBus& bus, const Config& config, AutomationStates& states);
 
   void create(automation::Draft draft, CommandContext ctx, std::function<void(Reply)> done);
   void patch(std::string id, nlohmann::json patch, CommandContext ctx,
@@ -30,6 +31,7 @@ class AutomationCommands {
  private:
   CommandBus& bus_;
   const Config& config_;
+  AutomationStates& states_;
   rocksdb::ColumnFamilyHandle* names_;
 };
 

@@ -27,19 +27,13 @@ std::expected<events::AppendResult, Problem> append(events::Transaction& tx, con
 
 }  // namespace
 
-Folded<automation::Automation> fold_automation(events::Transaction& tx, const std::string& id) {
-  return fold_stream<automation::Automation>(
-      tx, automation::stream_name(id),
-      [](std::optional<automation::Automation>& a, const events::StoredEvent& e) {
-        if (auto ev = events::decode_automation_event(e)) {
-          automation::evolve(a, *ev, e.event().recorded_at());
-        }
-      });
-}
-
 RunCommands::RunCommands(CommandBus& bus, const Config& config, LedgerCommands& ledger,
-                         PathChooser choose_path)
-    : bus_(bus), config_(config), ledger_(ledger), choose_path_(std::move(choose_path)) {
+                         AutomationStates& states, PathChooser choose_path)
+    : bus_(bus),
+      config_(config),
+      ledger_(ledger),
+      states_(states),
+      choose_path_(std::move(choose_path)) {
   if (!choose_path_) {
     choose_path_ = [](events::Transaction&, const std::string&) { return automation::Path{}; };
   }
@@ -51,7 +45,7 @@ void RunCommands::start(std::string automation_id, automation::Trigger trigger, 
   bus_.execute(
       ctx,
       [this, automation_id, trigger, ctx, result](events::Transaction& tx) {
-        auto f = fold_automation(tx, automation_id);
+        auto f = states_.fold(tx, automation_id);
         if (!f.state) return not_found(automation_id);
         const auto path = choose_path_(tx, f.state->capability_name);
         const bool budget_paused = ledger_.guard(tx).paused;
@@ -94,7 +88,7 @@ void RunCommands::finish(std::string automation_id, std::string run_id,
       ctx,
       [this, automation_id, run_id, answer = std::move(answer), ctx,
        result](events::Transaction& tx) {
-        auto f = fold_automation(tx, automation_id);
+        auto f = states_.fold(tx, automation_id);
         if (!f.state) return not_found(automation_id);
         const auto threshold = config_.automation_failure_pause_threshold;
         auto decided =

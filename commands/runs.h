@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "commands/automation_states.h"
 #include "commands/command_bus.h"
 #include "commands/ledger.h"
 #include "domain/automation_run.h"
@@ -34,7 +35,7 @@ class RunCommands {
       std::function<automation::Path(events::Transaction&, const std::string& capability)>;
 
   RunCommands(CommandBus& bus, const Config& config, LedgerCommands& ledger,
-              PathChooser choose_path = {});
+              AutomationStates& states, PathChooser choose_path = {});
 
   // Run-now answers 202 {"status":"scheduled","run_id","next_run_at"}; refusals carry their
   // problem (and Retry-After for min-interval).
@@ -51,10 +52,8 @@ class RunCommands {
   CommandBus& bus_;
   const Config& config_;
   LedgerCommands& ledger_;
+  AutomationStates& states_;
   PathChooser choose_path_;
 };
-
-// Folds automation-<id> as the transaction sees it.
-Folded<automation::Automation> fold_automation(events::Transaction& tx, const std::string& id);
 
 }  // namespace annals::commands

@@ -108,9 +108,14 @@ void Transaction::remove(rocksdb::ColumnFamilyHandle* cf, std::string_view key) 
 
 void Transaction::read_stream(std::string_view stream,
                               const std::function<void(const StoredEvent&)>& fn) const {
+  read_stream(stream, 1, fn);
+}
+
+void Transaction::read_stream(std::string_view stream, std::uint64_t from_version,
+                              const std::function<void(const StoredEvent&)>& fn) const {
   // The writer reads the latest written state, which may be ahead of the durable view.
   store_.read_stream_at(
-      rocksdb::ReadOptions(), stream, 1,
+      rocksdb::ReadOptions(), stream, from_version,
       [&](std::uint64_t, const StoredEvent& e) {
         fn(e);
         return true;
@@ -118,7 +123,7 @@ void Transaction::read_stream(std::string_view stream,
       false);
   for (const StoredEvent& e : staged_) {
     const auto* s = e.event().stream();
-    if (s != nullptr && s->string_view() == stream) fn(e);
+    if (s != nullptr && s->string_view() == stream && e.event().version() >= from_version) fn(e);
   }
 }
 

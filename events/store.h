@@ -117,6 +117,9 @@ class Transaction {
   // Folds `stream` as this commit sees it: committed events, then those staged so far.
   void read_stream(std::string_view stream,
                    const std::function<void(const StoredEvent&)>& fn) const;
+  // The same from version `from_version` on.
+  void read_stream(std::string_view stream, std::uint64_t from_version,
+                   const std::function<void(const StoredEvent&)>& fn) const;
 
   std::optional<std::string> get(rocksdb::ColumnFamilyHandle* cf, std::string_view key);
   void put(rocksdb::ColumnFamilyHandle* cf, std::string_view key, std::string_view value);

@@ -59,9 +59,10 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   bus = std::make_unique<commands::CommandBus>(*store);
   lessons = std::make_unique<commands::LessonCommands>(*bus, config);
   capabilities = std::make_unique<commands::CapabilityCommands>(*bus);
-  automations = std::make_unique<commands::AutomationCommands>(*bus, config);
+  automation_states = std::make_unique<commands::AutomationStates>();
+  automations = std::make_unique<commands::AutomationCommands>(*bus, config, *automation_states);
   ledger = std::make_unique<commands::LedgerCommands>(*bus, config);
-  runs = std::make_unique<commands::RunCommands>(*bus, config, *ledger);
+  runs = std::make_unique<commands::RunCommands>(*bus, config, *ledger, *automation_states);
   if (!clock) {
     clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -34,6 +34,7 @@ struct Core {
   std::unique_ptr<events::EventStore> store;
   std::unique_ptr<projections::Projector> projector;
   std::unique_ptr<commands::CommandBus> bus;
+  std::unique_ptr<commands::AutomationStates> automation_states;
   std::unique_ptr<commands::LessonCommands> lessons;
   std::unique_ptr<commands::CapabilityCommands> capabilities;
   std::unique_ptr<commands::AutomationCommands> automations;
