@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -103,6 +104,18 @@ class Dispatch : public ::testing::Test {
   }
   commands::Reply run_now(const std::string& id, bool force = false) {
     return h->run([&](auto ctx, auto done) { h->dispatcher().run_now(id, force, ctx, done); });
+  }
+  // The executor answers kAnswer once `gate` is ready.
+  void hold(std::shared_future<void> gate) {
+    executor.set_handler([gate](const StubRequest&) {
+      gate.wait();
+      return StubResponse{200, kAnswer};
+    });
+  }
+  std::string queue_block() {
+    projections::AutomationsQueries q(h->store().db(), h->projector().family("automations"),
+                                      h->store().read_view());
+    return q.queue_block(h->now());
   }
   void answer(int status, std::string body, std::chrono::milliseconds delay = 0ms) {
     executor.set_handler([=](const StubRequest&) {
@@ -450,12 +463,15 @@ TEST_F(Dispatch, SC01ConcurrencyLimitAcrossAutomations) {
   h->config().automation_max_concurrent_runs = 8;
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(create({{"name", "a" + std::to_string(i)}}));
-  answer(200, kAnswer, 700ms);
+  std::promise<void> open_gate;
+  hold(open_gate.get_future().share());
   h->dispatcher().start();
   tick(at("2026-04-16T12:00:00Z"));
   ASSERT_TRUE(executor.wait_for_requests(8, 5s));
-  std::this_thread::sleep_for(300ms);  // the two others wait for a free slot
-  EXPECT_EQ(executor.requests().size(), 8u);
+  // Eight runs are held by the executor; the other two wait for a slot.
+  EXPECT_FALSE(executor.wait_for_requests(9, 300ms));
+  EXPECT_EQ(json::parse(queue_block())["running"], 8);
+  open_gate.set_value();
   ASSERT_TRUE(executor.wait_for_requests(10, 5s));
   for (const auto& id : ids) {
     const json run = settle(id, 1);
@@ -466,14 +482,14 @@ TEST_F(Dispatch, SC01ConcurrencyLimitAcrossAutomations) {
 
 TEST_F(Dispatch, SC02AFireDuringARunCoalescesIntoOneRun) {
   const std::string id = create({{"schedule", "* * * * *"}, {"min_interval_seconds", 60}});
-  answer(200, kAnswer, 800ms);
+  std::promise<void> open_gate;
+  hold(open_gate.get_future().share());
   h->dispatcher().start();
   tick(at("2026-04-16T12:00:00Z"));
   ASSERT_TRUE(executor.wait_for_requests(1, 5s));
   tick(at("2026-04-16T12:01:30Z"));  // 12:01 falls due while the run is in flight
-  std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(executor.requests().size(), 1u);
-  answer(200, kAnswer);
+  EXPECT_FALSE(executor.wait_for_requests(2, 200ms));
+  open_gate.set_value();
   ASSERT_TRUE(eventually([&] { return runs(id).size() == 2; }));
   const json second = settle(id, 2);
   EXPECT_EQ(second["scheduled_for"], "2026-04-16T12:01:00.000000+00:00");
