@@ -52,7 +52,8 @@ std::vector<FieldError> validate_definition(const Automation& a, Micros now) {
       errors.push_back({"schedule", "invalid cron expression '" + *a.schedule + "': " + s.error()});
     } else if (zone && !cron::next_fire(*s, *zone, now)) {
       errors.push_back({"schedule", "cron expression '" + *a.schedule + "' never fires"});
-    } else if (a.trigger_type == "on_schedule") {
+    } else if (a.trigger_type == "on_schedule" &&
+               cron::fires_closer_than(*s, a.min_interval_seconds)) {
       const auto gap = cron::smallest_gap_seconds(*s);
       if (gap && *gap < a.min_interval_seconds) {
         errors.push_back({"schedule", "schedule fires every " + std::to_string(*gap) +

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <limits>
 #include <vector>
 
 namespace annals::cron {
@@ -397,6 +398,30 @@ std::optional<Micros> next_fire(const Schedule& s, const Zone& zone, Micros afte
   return std::nullopt;
 }
 
+bool fires_closer_than(const Schedule& s, std::int64_t seconds) {
+  // Cheap bounds first: the within-day gaps, and the least a cross-day gap can be.
+  std::optional<int> first, last, previous;
+  std::int64_t within = std::numeric_limits<std::int64_t>::max();
+  for (int h = 0; h < 24; ++h) {
+    if (!s.hours.test(static_cast<std::size_t>(h))) continue;
+    for (int m = 0; m < 60; ++m) {
+      if (!s.minutes.test(static_cast<std::size_t>(m))) continue;
+      for (int sec = 0; sec < 60; ++sec) {
+        if (!s.seconds.test(static_cast<std::size_t>(sec))) continue;
+        const int t = h * 3600 + m * 60 + sec;
+        if (previous) within = std::min<std::int64_t>(within, t - *previous);
+        if (!first) first = t;
+        previous = last = t;
+      }
+    }
+  }
+  if (!first) return false;
+  if (within < seconds) return true;
+  if (kDay - *last + *first >= seconds) return false;
+  const auto gap = smallest_gap_seconds(s);
+  return gap && *gap < seconds;
+}
+
 std::optional<std::int64_t> smallest_gap_seconds(const Schedule& s) {
   std::vector<int> times;
   for (int h = 0; h < 24; ++h) {
@@ -427,15 +452,23 @@ std::optional<std::int64_t> smallest_gap_seconds(const Schedule& s) {
   }
   std::optional<std::int64_t> previous, day_gap;
   bool any_day = false;
+  // A cross-day gap is at least one day minus the day's span of times: when that cannot beat the
+  // within-day gap, the day search is not needed.
+  if (best && kDay - times.back() + times.front() >= *best) return best;
   for (std::int64_t d = first_day; d <= last_day; ++d) {
     const CivilDate c = civil_from_days(d);
     // Without a year field the calendar repeats every 400 years, beyond the field's 2099.
     const bool year_ok =
         s.years.all() || (c.year >= kFirstYear && c.year <= kLastYear &&
                           s.years.test(static_cast<std::size_t>(c.year - kFirstYear)));
-    if (!year_ok || !s.months.test(c.month) || !day_matches(s, c.year, c.month, c.day)) {
+    if (!year_ok || !s.months.test(c.month)) {
+      // Skip to the last day of this month (the loop steps to the next month's first).
+      d = (c.month == 12 ? days_from_civil(c.year + 1, 1, 1)
+                         : days_from_civil(c.year, c.month + 1, 1)) -
+          1;
       continue;
     }
+    if (!day_matches(s, c.year, c.month, c.day)) continue;
     any_day = true;
     if (previous && (!day_gap || d - *previous < *day_gap)) day_gap = d - *previous;
     previous = d;

@@ -53,5 +53,8 @@ std::optional<Micros> next_fire(const Schedule& s, const Zone& zone, Micros afte
 // The smallest wall-clock gap in seconds between two consecutive fires (DST ignored); nullopt
 // when the schedule fires at most once.
 std::optional<std::int64_t> smallest_gap_seconds(const Schedule& s);
+// Whether two consecutive fires can be closer than `seconds` (smallest_gap_seconds < seconds),
+// answered from cheap bounds when they decide it (the 400-year day search only when needed).
+bool fires_closer_than(const Schedule& s, std::int64_t seconds);
 
 }  // namespace annals::cron
