@@ -134,8 +134,8 @@ void idle(std::int64_t n, int idle_s) {
   const projections::AutomationsQueries q(core.store->db(), core.projector->family("automations"),
                                           core.store->read_view());
   for (const char* when :
-       {"2026-04-16T07:00:00Z", "2027-01-01T00:00:00Z", "2027-01-03T00:00:00Z",
-        "2027-01-28T00:00:00Z", "2027-03-28T00:00:00Z", "2027-12-28T00:00:00Z"}) {
+       {"2026-04-16T07:00:00Z", "2026-05-01T00:00:00Z", "2026-05-15T00:00:00Z",
+        "2026-06-01T00:00:00Z", "2026-09-01T00:00:00Z", "2027-12-28T00:00:00Z"}) {
     std::optional<Micros> next;
     std::size_t due = 0;
     const int reps = 20;
