@@ -73,28 +73,38 @@ ledger::DayTotals LedgerQueries::day(const std::string& date) const {
   return ledger::decode_day_totals(value);
 }
 
+ledger::TypeTotal LedgerQueries::month_total(const std::string& month, const Config& config) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, spend_));
+  ledger::TypeTotal total;
+  const std::string prefix = "d" + month;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const auto t = ledger::counted(ledger::decode_day_totals(it->value().ToStringView()),
+                                   config.budget_excluded_task_types);
+    total.micro_usd += t.micro_usd;
+    total.count += t.count;
+  }
+  return total;
+}
+
+ledger::Guard LedgerQueries::guard(Micros now, const Config& config) const {
+  const std::string today = date_of_day(day_of(now));
+  return ledger::guard(ledger::counted(day(today), config.budget_excluded_task_types).micro_usd,
+                       month_total(today.substr(0, 7), config).micro_usd,
+                       usd_to_micros(config.daily_pause_threshold_usd).value_or(0),
+                       usd_to_micros(config.monthly_budget_usd).value_or(0));
+}
+
 std::string LedgerQueries::spend_report(Micros now, std::int64_t days, const Config& config) const {
   const auto& excluded = config.budget_excluded_task_types;
   const std::int64_t today = day_of(now);
   // Month totals over every day of each month the report touches.
   std::map<std::string, ledger::TypeTotal, std::greater<>> months;
-  for (std::int64_t d = today; d > today - days; --d) months[date_of_day(d).substr(0, 7)];
-  const rocksdb::ReadOptions ro = view_.options();
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, spend_));
-  for (auto& [month, total] : months) {
-    const std::string prefix = "d" + month;
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      const auto t =
-          ledger::counted(ledger::decode_day_totals(it->value().ToStringView()), excluded);
-      total.micro_usd += t.micro_usd;
-      total.count += t.count;
-    }
+  for (std::int64_t d = today; d > today - days; --d) {
+    const std::string month = date_of_day(d).substr(0, 7);
+    if (!months.contains(month)) months[month] = month_total(month, config);
   }
-  const auto today_total = ledger::counted(day(date_of_day(today)), excluded);
-  const auto g =
-      ledger::guard(today_total.micro_usd, months[date_of_day(today).substr(0, 7)].micro_usd,
-                    usd_to_micros(config.daily_pause_threshold_usd).value_or(0),
-                    usd_to_micros(config.monthly_budget_usd).value_or(0));
+  const auto g = guard(now, config);
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("guard").begin_object();

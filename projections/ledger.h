@@ -46,11 +46,15 @@ class LedgerQueries {
   std::uint64_t position() const { return view_.head(); }
 
   std::vector<std::string> list(const InvocationFilter& f) const;
+  // The budget guard at `now` (today's and this month's spend, exclusions applied).
+  ledger::Guard guard(Micros now, const Config& config) const;
   // The spend report of API §7 for the `days` UTC days ending on the day of `now`.
   std::string spend_report(Micros now, std::int64_t days, const Config& config) const;
 
  private:
   ledger::DayTotals day(const std::string& date) const;
+  // The counted totals of every day of `month` ("YYYY-MM").
+  ledger::TypeTotal month_total(const std::string& month, const Config& config) const;
 
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* invocations_;

@@ -1,5 +1,6 @@
 // Health, readiness, metrics and the OpenAPI document (API §17).
 #include "domain/json_text.h"
+#include "projections/ledger.h"
 #include "server/app.h"
 
 namespace annals::server {
@@ -50,6 +51,10 @@ void metrics(App& app, const CallPtr& c) {
   out += "# TYPE annals_lessons_deduplicated_total counter\nannals_lessons_deduplicated_total " +
          std::to_string(app.lessons().deduplicated_total()) + "\n";
   app.core().dispatcher->render_metrics(out);
+  const projections::LedgerQueries ledger(app.store().db(), app.projector().family("invocations"),
+                                          app.projector().family("spend"), app.store().read_view());
+  out += "# TYPE annals_budget_paused gauge\nannals_budget_paused " +
+         std::string(ledger.guard(app.now(), app.config()).paused ? "1" : "0") + "\n";
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = std::move(out);
