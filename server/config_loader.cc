@@ -12,6 +12,7 @@
 #include <sstream>
 #include <variant>
 
+#include "commands/http_call.h"
 #include "domain/text_rules.h"
 #include "events/sha256.h"
 
@@ -294,7 +295,9 @@ std::optional<std::string> load_executors(Config& c, const YAML::Node& node) {
       return where + ".type: must be webhook, echo or http_check";
     }
     if (e["url"]) ec.url = e["url"].as<std::string>();
-    if (ec.type == "webhook" && ec.url.empty()) return where + ".url: required for webhook";
+    if (ec.type == "webhook" && !commands::parse_url(ec.url)) {
+      return where + ".url: an http(s) URL is required for webhook";
+    }
     if (e["timeout_seconds"]) {
       auto v = parse_double(e["timeout_seconds"].as<std::string>());
       if (!v || *v <= 0) return where + ".timeout_seconds: expected a positive number";
@@ -404,6 +407,9 @@ std::expected<LoadedConfig, std::string> load_config(const ConfigSources& source
         "tokens: no tokens are configured, which is allowed only when listen is a loopback "
         "address (listen is '" +
         c.listen + "')");
+  }
+  if (c.notifier_url && !commands::parse_url(*c.notifier_url)) {
+    return std::unexpected("notifier_url: expected an http(s) URL");
   }
   const double z = c.degradation_ci_confidence;
   if (z != 0.90 && z != 0.95 && z != 0.99) {

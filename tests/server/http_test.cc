@@ -692,6 +692,18 @@ TEST(HttpStartup, RefusesUnsafeOrHeldConfigurations) {
   auto bad = run_command(ANNALSD_PATH, {"--data", dir.sub("d"), "--set", "http_threads=lots"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("http_threads"), std::string::npos);
+  // Executors and the notifier need http(s) URLs; executor types are checked.
+  std::ofstream(dir.sub("exec.yaml"))
+      << "executors:\n  product_watch: {type: webhook, url: ftp://x}\n";
+  auto exec = run_command(ANNALSD_PATH, {"--check-config", "--config", dir.sub("exec.yaml")});
+  EXPECT_EQ(exec.exit_code, 2);
+  EXPECT_NE(exec.err.find("executors.product_watch.url"), std::string::npos);
+  std::ofstream(dir.sub("type.yaml")) << "executors:\n  default: {type: shell}\n";
+  EXPECT_EQ(
+      run_command(ANNALSD_PATH, {"--check-config", "--config", dir.sub("type.yaml")}).exit_code, 2);
+  auto notifier = run_command(ANNALSD_PATH, {"--check-config", "--set", "notifier_url=nope"});
+  EXPECT_EQ(notifier.exit_code, 2);
+  EXPECT_NE(notifier.err.find("notifier_url"), std::string::npos);
   auto check = run_command(ANNALSD_PATH, {"--check-config", "--set", "lessons_dedup_window_s=60"});
   EXPECT_EQ(check.exit_code, 0);
   EXPECT_NE(check.out.find("lessons_dedup_window_s: 60"), std::string::npos);
