@@ -1,0 +1,439 @@
+#include "domain/skill.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "domain/json_text.h"
+
+namespace annals::skill {
+
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kStates = {
+    "claude_native", "skill_candidate",    "draft",   "sandbox", "shadow_primary",
+    "trusted",       "flagged_for_review", "degraded"};
+const std::set<std::string> kReasons = {"gate_passed", "human_approval", "degradation",
+                                        "evolution_failed", "manual_override"};
+const std::set<std::string> kPromotions = {"sandbox", "shadow_primary", "trusted"};
+
+const TransitionRow* find_row(const std::string& from, const std::string& to) {
+  for (const auto& r : transition_table()) {
+    if (r.from == from && r.to == to) return &r;
+  }
+  return nullptr;
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string number(double v) {
+  std::string out;
+  append_json_double(out, v);
+  return out;
+}
+
+// A mean without the drift of naive double summation (100 × 0.9 averages to 0.9).
+double mean(const std::vector<double>& xs) {
+  long double sum = 0;
+  for (double x : xs) sum += x;
+  return static_cast<double>(sum / static_cast<long double>(xs.size()));
+}
+
+StateChanged gate_transition(const Skill& s, const std::string& to, const std::string& id,
+                             std::string notes) {
+  StateChanged c;
+  c.transition_id = id;
+  c.from_state = s.state;
+  c.to_state = to;
+  c.reason = "gate_passed";
+  c.notes = std::move(notes);
+  return c;
+}
+
+// A passed automatic promotion: a transition, or a held promotion when the human gate blocks it
+// (once per current version and target state).
+PolicyOutcome promote_or_hold(const Skill& s, const std::string& to, const std::string& id,
+                              const std::string& metrics) {
+  PolicyOutcome out;
+  if (human_gate_blocks(s, "system", to)) {
+    if (s.held && s.held->to_state == to && s.held->version_id == *s.current_version_id) {
+      return out;
+    }
+    out.held = PromotionHeld{to, *s.current_version_id, metrics};
+    return out;
+  }
+  out.transition = gate_transition(s, to, id, metrics);
+  return out;
+}
+
+}  // namespace
+
+bool is_state(const std::string& s) { return kStates.contains(s); }
+bool is_reason(const std::string& r) { return kReasons.contains(r); }
+
+const std::vector<TransitionRow>& transition_table() {
+  static const std::vector<TransitionRow> table = [] {
+    std::vector<TransitionRow> rows = {
+        {"claude_native", "skill_candidate", {"gate_passed"}},
+        {"skill_candidate", "draft", {"gate_passed"}},
+        {"draft", "sandbox", {"human_approval"}},
+        {"sandbox", "shadow_primary", {"gate_passed", "human_approval"}},
+        {"shadow_primary", "trusted", {"gate_passed", "human_approval"}},
+        {"shadow_primary", "flagged_for_review", {"degradation"}},
+        {"trusted", "flagged_for_review", {"degradation"}},
+        {"flagged_for_review", "trusted", {"human_approval"}},
+        {"flagged_for_review", "degraded", {"human_approval"}},
+        {"degraded", "draft", {"gate_passed"}},
+        {"degraded", "claude_native", {"evolution_failed"}},
+    };
+    // manual_override on every explicit pair and on S → claude_native for every state S.
+    for (auto& r : rows) r.reasons.push_back("manual_override");
+    for (const auto& s : kStates) {
+      if (s == "degraded") continue;  // merged into the explicit degraded row
+      rows.push_back({s, "claude_native", {"manual_override"}});
+    }
+    for (auto& r : rows) std::sort(r.reasons.begin(), r.reasons.end());
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.from, a.to) < std::tie(b.from, b.to);
+    });
+    return rows;
+  }();
+  return table;
+}
+
+std::string stream_name(const std::string& id) { return "skill-" + id; }
+
+double shadow_sample_rate(const Skill& s, double trusted_rate) {
+  if (s.state == "shadow_primary") return 1.0;
+  if (s.state == "trusted") return trusted_rate;
+  return 0.0;
+}
+
+bool is_valid_run(const RunRecorded& r) {
+  if (r.status != "succeeded") return false;
+  return std::none_of(r.step_results.begin(), r.step_results.end(), [](const StepResult& s) {
+    return s.validation_status == "continued" || s.validation_status == "step_failed" ||
+           s.validation_status == "skill_failed";
+  });
+}
+
+void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
+  if (const auto* r = std::get_if<Registered>(&e)) {
+    s = Skill{};
+    s->id = r->skill_id;
+    s->capability_name = r->capability_name;
+    s->state = r->state;
+    s->requires_human_gate = r->requires_human_gate;
+    s->created_at = s->updated_at = recorded_at;
+    return;
+  }
+  if (!s) return;
+  if (const auto* v = std::get_if<VersionAdded>(&e)) {
+    s->versions.push_back({v->version_id, v->version_number, v->yaml_backbone, v->step_content,
+                           v->output_schemas, v->created_by, v->changelog, recorded_at});
+    if (v->becomes_current) {
+      s->current_version_id = v->version_id;
+      s->held.reset();
+      s->updated_at = recorded_at;
+    }
+    if (v->baseline_cleared) {
+      s->baseline_agreement.reset();
+      s->updated_at = recorded_at;
+    }
+  } else if (const auto* c = std::get_if<StateChanged>(&e)) {
+    s->state = c->to_state;
+    if (c->baseline_agreement) s->baseline_agreement = c->baseline_agreement;
+    s->held.reset();
+    s->updated_at = recorded_at;
+  } else if (const auto* f = std::get_if<FlagChanged>(&e)) {
+    s->requires_human_gate = f->value;
+    s->updated_at = recorded_at;
+  } else if (const auto* h = std::get_if<PromotionHeld>(&e)) {
+    s->held = Held{h->to_state, h->version_id, h->metrics, recorded_at};
+  } else if (const auto* run = std::get_if<RunRecorded>(&e)) {
+    s->run_order.push_back(run->run_id);
+    s->runs[run->run_id] =
+        RunFacts{run->skill_version_id, run->status, is_valid_run(*run), run->started_at};
+  } else if (const auto* d = std::get_if<DivergenceRecorded>(&e)) {
+    s->divergences.push_back({d->run_id, d->overall_agreement});
+  }
+}
+
+std::optional<std::string> structural_check(const std::string& yaml_backbone,
+                                            const json& step_content, const json& output_schemas) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_backbone);
+  } catch (const YAML::Exception& e) {
+    return "yaml did not parse: " + e.msg;
+  }
+  if (!root.IsMap()) return "yaml top level is not a mapping";
+  const YAML::Node steps = root["steps"];
+  if (steps && !steps.IsNull() && !steps.IsSequence()) return "steps is not a list";
+  if (steps && steps.IsSequence()) {
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      const YAML::Node step = steps[i];
+      std::string name;
+      if (step.IsMap() && step["name"] && step["name"].IsScalar()) name = step["name"].Scalar();
+      if (name.empty()) return "step " + std::to_string(i) + " has no name";
+      std::string kind = "llm";
+      if (step["kind"] && step["kind"].IsScalar()) kind = step["kind"].Scalar();
+      if (kind == "llm") {
+        if (!step_content.is_object() || !step_content.contains(name)) {
+          return "missing step_content for step '" + name + "'";
+        }
+        if (!output_schemas.is_object() || !output_schemas.contains(name)) {
+          return "missing output_schema for step '" + name + "'";
+        }
+      }
+    }
+  }
+  static const std::set<std::string> kTypes = {"array",  "boolean", "integer", "null",
+                                               "number", "object",  "string"};
+  if (output_schemas.is_object()) {
+    for (const auto& [k, v] : output_schemas.items()) {
+      if (!v.is_object()) return "output_schema '" + k + "' is not an object";
+      if (!v.contains("type")) continue;
+      const json& t = v.at("type");
+      bool ok = t.is_string() && kTypes.contains(t.get<std::string>());
+      if (t.is_array() && !t.empty()) {
+        ok = std::all_of(t.begin(), t.end(), [](const json& x) {
+          return x.is_string() && kTypes.contains(x.get<std::string>());
+        });
+      }
+      if (!ok) return "output_schema '" + k + "' has invalid type";
+    }
+  }
+  return std::nullopt;
+}
+
+std::int64_t step_count(const std::string& yaml_backbone) {
+  try {
+    const YAML::Node root = YAML::Load(yaml_backbone);
+    const YAML::Node steps = root["steps"];
+    return steps && steps.IsSequence() ? static_cast<std::int64_t>(steps.size()) : 0;
+  } catch (const YAML::Exception&) {
+    return 0;
+  }
+}
+
+std::pair<double, double> wilson(std::int64_t successes, std::int64_t trials, double confidence) {
+  if (trials <= 0) return {0.0, 1.0};
+  double z = 1.96;
+  if (confidence == 0.90) z = 1.645;
+  if (confidence == 0.99) z = 2.576;
+  const double t = static_cast<double>(trials);
+  const double p = static_cast<double>(successes) / t;
+  const double denom = 1 + z * z / t;
+  const double centre = p + z * z / (2 * t);
+  const double margin = z * std::sqrt((p * (1 - p) + z * z / (4 * t)) / t);
+  return {std::max(0.0, (centre - margin) / denom), std::min(1.0, (centre + margin) / denom)};
+}
+
+bool human_gate_blocks(const Skill& s, const std::string& actor, const std::string& to_state) {
+  return s.requires_human_gate && actor == "system" && kPromotions.contains(to_state);
+}
+
+std::expected<StateChanged, Problem> decide_transition(const Skill& s, const TransitionRequest& r,
+                                                       const std::string& transition_id,
+                                                       std::optional<double> human_baseline) {
+  auto conflict = [](std::string detail) {
+    return std::unexpected(Problem::make(ProblemKind::kIllegalTransition, std::move(detail)));
+  };
+  if (r.to_state == s.state) {
+    return conflict("Self-loop transition not allowed: '" + s.state + "' → '" + r.to_state + "'");
+  }
+  const TransitionRow* row = find_row(s.state, r.to_state);
+  if (row == nullptr) {
+    return conflict("Transition '" + s.state + "' → '" + r.to_state + "' is not permitted.");
+  }
+  if (std::find(row->reasons.begin(), row->reasons.end(), r.reason) == row->reasons.end()) {
+    return conflict("Reason '" + r.reason + "' is not allowed for '" + s.state + "' → '" +
+                    r.to_state + "'; allowed: " + join(row->reasons));
+  }
+  if (r.reason == "human_approval" && r.actor == "system") {
+    return conflict("human_approval requires a non-system actor");
+  }
+  if (human_gate_blocks(s, r.actor, r.to_state)) {
+    return std::unexpected(Problem::make(
+        ProblemKind::kHumanGateRequired,
+        "The human gate requires a human to move skill " + s.id + " to '" + r.to_state + "'."));
+  }
+  StateChanged c;
+  c.transition_id = transition_id;
+  c.from_state = s.state;
+  c.to_state = r.to_state;
+  c.reason = r.reason;
+  c.actor_id = r.actor_id;
+  c.notes = r.notes;
+  if (r.to_state == "trusted" && r.reason == "human_approval")
+    c.baseline_agreement = human_baseline;
+  return c;
+}
+
+std::optional<double> recent_mean_agreement(const Skill& s, std::int64_t window) {
+  std::vector<double> xs;
+  for (auto it = s.divergences.rbegin();
+       it != s.divergences.rend() && static_cast<std::int64_t>(xs.size()) < window; ++it) {
+    xs.push_back(it->agreement);
+  }
+  if (xs.empty()) return std::nullopt;
+  return mean(xs);
+}
+
+PolicyOutcome sandbox_gate(const Skill& s, const Knobs& k, const std::string& transition_id) {
+  if (s.state != "sandbox" || !s.current_version_id) return {};
+  std::int64_t examined = 0, valid = 0;
+  for (auto it = s.run_order.rbegin(); it != s.run_order.rend() && examined < k.sandbox_min_runs;
+       ++it) {
+    const RunFacts& r = s.runs.at(*it);
+    if (r.version_id != *s.current_version_id) continue;
+    ++examined;
+    if (r.valid) ++valid;
+  }
+  if (examined < k.sandbox_min_runs || examined == 0) return {};
+  const double rate = static_cast<double>(valid) / static_cast<double>(examined);
+  if (rate < k.sandbox_validity_rate) return {};
+  const std::string metrics = R"({"validity_rate":)" + number(rate) + R"(,"runs_examined":)" +
+                              std::to_string(examined) + "}";
+  return promote_or_hold(s, "shadow_primary", transition_id, metrics);
+}
+
+PolicyOutcome shadow_gate(const Skill& s, const Knobs& k, const std::string& transition_id) {
+  if (s.state != "shadow_primary" || !s.current_version_id) return {};
+  std::vector<double> agreements;
+  std::int64_t failed = 0;
+  for (auto it = s.divergences.rbegin();
+       it != s.divergences.rend() &&
+       static_cast<std::int64_t>(agreements.size()) < k.shadow_min_runs;
+       ++it) {
+    auto run = s.runs.find(it->run_id);
+    if (run == s.runs.end() || run->second.version_id != *s.current_version_id) continue;
+    agreements.push_back(it->agreement);
+    if (run->second.status != "succeeded") ++failed;
+  }
+  const auto m = static_cast<std::int64_t>(agreements.size());
+  if (m < k.shadow_min_runs || m == 0) return {};
+  if (static_cast<double>(failed) / static_cast<double>(m) > k.shadow_max_failure_rate) return {};
+  const double mean_agreement = mean(agreements);
+  if (mean_agreement < k.shadow_agreement_rate) return {};
+  const std::string metrics = R"({"mean_agreement":)" + number(mean_agreement) +
+                              R"(,"runs_examined":)" + std::to_string(m) + "}";
+  PolicyOutcome out = promote_or_hold(s, "trusted", transition_id, metrics);
+  if (out.transition) out.transition->baseline_agreement = mean_agreement;
+  return out;
+}
+
+Degradation detect_degradation(const Skill& s, const Knobs& k, const std::string& transition_id) {
+  Degradation d;
+  d.baseline = s.baseline_agreement;
+  std::vector<double> window;
+  for (auto it = s.divergences.rbegin();
+       it != s.divergences.rend() &&
+       static_cast<std::int64_t>(window.size()) < k.degradation_window;
+       ++it) {
+    window.push_back(it->agreement);
+  }
+  if (static_cast<std::int64_t>(window.size()) < k.degradation_window) {
+    d.outcome = "insufficient_data";
+    d.trials = static_cast<std::int64_t>(window.size());
+    return d;
+  }
+  d.trials = static_cast<std::int64_t>(window.size());
+  d.successes = std::count_if(window.begin(), window.end(),
+                              [&](double a) { return a >= k.degradation_threshold; });
+  std::tie(d.lower, d.upper) = wilson(d.successes, d.trials, k.degradation_confidence);
+  if (!s.baseline_agreement) {
+    d.outcome = "insufficient_data";
+    return d;
+  }
+  if (d.upper < *s.baseline_agreement) {
+    d.outcome = "flagged";
+    StateChanged c;
+    c.transition_id = transition_id;
+    c.from_state = s.state;
+    c.to_state = "flagged_for_review";
+    c.reason = "degradation";
+    c.notes = R"({"current_successes":)" + std::to_string(d.successes) + R"(,"current_trials":)" +
+              std::to_string(d.trials) + R"(,"current_ci_lower":)" + number(d.lower) +
+              R"(,"current_ci_upper":)" + number(d.upper) + R"(,"baseline_agreement":)" +
+              number(*s.baseline_agreement) + "}";
+    d.transition = std::move(c);
+    return d;
+  }
+  d.outcome = "no_degradation";
+  return d;
+}
+
+std::string render(const Version& v, const std::string& skill_id) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(v.id);
+  w.key("skill_id").value(skill_id);
+  w.key("version_number").value(v.version_number);
+  w.key("yaml_backbone").value(v.yaml_backbone);
+  w.key("step_content").raw(v.step_content);
+  w.key("output_schemas").raw(v.output_schemas);
+  w.key("created_by").value(v.created_by);
+  w.key("changelog").value(v.changelog);
+  w.key("created_at").instant(v.created_at);
+  w.end_object();
+  return out;
+}
+
+std::string render(const Skill& s, double trusted_rate, bool detail) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(s.id);
+  w.key("capability_name").value(s.capability_name);
+  w.key("state").value(s.state);
+  w.key("requires_human_gate").value(s.requires_human_gate);
+  w.key("baseline_agreement");
+  if (s.baseline_agreement) {
+    w.value(*s.baseline_agreement);
+  } else {
+    w.null();
+  }
+  w.key("current_version_id").value(s.current_version_id);
+  w.key("shadow_sample_rate").value(shadow_sample_rate(s, trusted_rate));
+  w.key("created_at").instant(s.created_at);
+  w.key("updated_at").instant(s.updated_at);
+  if (detail) {
+    w.key("current_version");
+    const Version* current = nullptr;
+    for (const auto& v : s.versions) {
+      if (s.current_version_id == v.id) current = &v;
+    }
+    if (current) {
+      w.raw(render(*current, s.id));
+    } else {
+      w.null();
+    }
+    w.key("promotion_held");
+    if (s.held) {
+      w.begin_object();
+      w.key("to_state").value(s.held->to_state);
+      w.key("version_id").value(s.held->version_id);
+      w.key("metrics").raw(s.held->metrics);
+      w.key("since").instant(s.held->since);
+      w.end_object();
+    } else {
+      w.null();
+    }
+    w.key("evolution_pending").null();
+  }
+  w.end_object();
+  return out;
+}
+
+}  // namespace annals::skill
