@@ -20,15 +20,21 @@ Reply replay_stored(const CommandContext& ctx, std::string_view stored) {
 void CommandBus::execute(CommandContext ctx, Decide decide, std::function<void(Reply)> done) {
   auto reply = std::make_shared<Reply>();
   store_.submit(events::WriteJob{
-      [ctx = std::move(ctx), decide = std::move(decide), reply](events::Transaction& tx) {
+      [this, ctx = std::move(ctx), decide = std::move(decide), reply](events::Transaction& tx) {
         if (ctx.idempotency_key) {
           if (auto stored = tx.idempotency_record(ctx.actor, *ctx.idempotency_key)) {
             *reply = replay_stored(ctx, *stored);
             return false;
           }
         }
+        const std::size_t staged = tx.staged().size();
         *reply = decide(tx);
-        if (!reply->ok()) return false;
+        if (!reply->ok()) {
+          if (tx.staged().size() > staged) {
+            for (const auto& fn : discard_) fn();
+          }
+          return false;
+        }
         if (ctx.idempotency_key) {
           tx.put_idempotency_record(ctx.actor, *ctx.idempotency_key,
                                     encode_stored_reply(ctx.fingerprint, *reply));

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "commands/reply.h"
 #include "events/store.h"
@@ -39,8 +40,14 @@ class CommandBus {
 
   events::EventStore& store() { return store_; }
 
+  // Called on the writer thread when a decision staged events and was then discarded (its reply
+  // is an error): caches of aggregate state drop what they folded from the staged events.
+  // Register before the first command.
+  void on_discard(std::function<void()> fn) { discard_.push_back(std::move(fn)); }
+
  private:
   events::EventStore& store_;
+  std::vector<std::function<void()>> discard_;
 };
 
 // An aggregate folded from its stream as a transaction sees it, with the stream's version (the

@@ -59,7 +59,7 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   bus = std::make_unique<commands::CommandBus>(*store);
   lessons = std::make_unique<commands::LessonCommands>(*bus, config);
   capabilities = std::make_unique<commands::CapabilityCommands>(*bus);
-  automation_states = std::make_unique<commands::AutomationStates>();
+  automation_states = std::make_unique<commands::AutomationStates>(*bus);
   automations = std::make_unique<commands::AutomationCommands>(*bus, config, *automation_states);
   ledger = std::make_unique<commands::LedgerCommands>(*bus, config);
   runs = std::make_unique<commands::RunCommands>(*bus, config, *ledger, *automation_states);
