@@ -76,6 +76,8 @@ class Dispatcher {
 
   void render_metrics(std::string& out) const;
   Notifier& notifier() { return notifier_; }
+  // Runs `fn` on the dispatcher's I/O threads (observers hand work off the writer this way).
+  void post(std::function<void()> fn) { caller_.post(std::move(fn)); }
 
  private:
   struct Active;

@@ -33,7 +33,8 @@ RunCommands::RunCommands(CommandBus& bus, const Config& config, LedgerCommands& 
       config_(config),
       ledger_(ledger),
       states_(states),
-      choose_path_(std::move(choose_path)) {
+      choose_path_(std::move(choose_path)),
+      run_index_(bus.store().column_family("agg.automation_runs")) {
   if (!choose_path_) {
     choose_path_ = [](events::Transaction&, const std::string&) { return automation::Path{}; };
   }
@@ -66,6 +67,7 @@ void RunCommands::start(std::string automation_id, automation::Trigger trigger, 
         auto appended = append(tx, automation_id, f.version, evs, ctx);
         if (!appended) return Reply::error(appended.error());
         for (const auto& e : evs) automation::evolve(f.state, e, tx.now());
+        tx.put(run_index_, "r" + run_id, automation_id);
         *result = StartedRun{before, decided->started, decided->skipped};
         Reply r;
         r.status = 202;

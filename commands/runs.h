@@ -54,6 +54,7 @@ class RunCommands {
   LedgerCommands& ledger_;
   AutomationStates& states_;
   PathChooser choose_path_;
+  rocksdb::ColumnFamilyHandle* run_index_;  // "agg.automation_runs": r <run id> → automation id
 };
 
 }  // namespace annals::commands

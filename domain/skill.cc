@@ -373,6 +373,152 @@ Degradation detect_degradation(const Skill& s, const Knobs& k, const std::string
   return d;
 }
 
+std::optional<Version> version_from_json(const json& j) {
+  try {
+    Version v;
+    v.id = j.at("id").get<std::string>();
+    v.version_number = j.at("version_number").get<std::int64_t>();
+    v.yaml_backbone = j.at("yaml_backbone").get<std::string>();
+    v.step_content = j.at("step_content").dump();
+    v.output_schemas = j.at("output_schemas").dump();
+    v.created_by = j.at("created_by").get<std::string>();
+    if (!j.at("changelog").is_null()) v.changelog = j.at("changelog").get<std::string>();
+    v.created_at = parse_instant(j.at("created_at").get<std::string>()).value_or(0);
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::optional<Skill> skill_from_json(std::string_view text) {
+  try {
+    const json j = json::parse(text);
+    Skill s;
+    s.id = j.at("id").get<std::string>();
+    s.capability_name = j.at("capability_name").get<std::string>();
+    s.state = j.at("state").get<std::string>();
+    s.requires_human_gate = j.at("requires_human_gate").get<bool>();
+    if (!j.at("baseline_agreement").is_null()) {
+      s.baseline_agreement = j.at("baseline_agreement").get<double>();
+    }
+    if (!j.at("current_version_id").is_null()) {
+      s.current_version_id = j.at("current_version_id").get<std::string>();
+    }
+    s.created_at = parse_instant(j.at("created_at").get<std::string>()).value_or(0);
+    s.updated_at = parse_instant(j.at("updated_at").get<std::string>()).value_or(0);
+    if (!j.at("current_version").is_null()) {
+      auto v = version_from_json(j.at("current_version"));
+      if (!v) return std::nullopt;
+      s.versions.push_back(std::move(*v));
+    }
+    if (const json& h = j.at("promotion_held"); !h.is_null()) {
+      s.held =
+          Held{h.at("to_state").get<std::string>(), h.at("version_id").get<std::string>(),
+               h.at("metrics").dump(), parse_instant(h.at("since").get<std::string>()).value_or(0)};
+    }
+    return s;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+double clamp_agreement(double submitted) { return std::clamp(submitted, 0.0, 1.0); }
+
+std::string render_transition(const StateChanged& c, const std::string& skill_id,
+                              const std::string& actor, Micros at, std::uint64_t position) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(c.transition_id);
+  w.key("skill_id").value(skill_id);
+  w.key("from_state").value(c.from_state);
+  w.key("to_state").value(c.to_state);
+  w.key("reason").value(c.reason);
+  w.key("actor").value(actor);
+  w.key("actor_id").value(c.actor_id);
+  w.key("notes").value(c.notes);
+  w.key("at").instant(at);
+  w.key("position").value(position);
+  w.end_object();
+  return out;
+}
+
+std::string render_run(const RunRecorded& r, const std::string& skill_id, Micros recorded_at,
+                       bool detail) {
+  std::string out;
+  JsonWriter w(out);
+  auto opt_int = [&](const std::optional<std::int64_t>& v) {
+    if (v) {
+      w.value(*v);
+    } else {
+      w.null();
+    }
+  };
+  w.begin_object();
+  w.key("id").value(r.run_id);
+  w.key("skill_id").value(skill_id);
+  w.key("skill_version_id").value(r.skill_version_id);
+  w.key("task_id").value(r.task_id);
+  w.key("automation_run_id").value(r.automation_run_id);
+  w.key("status").value(r.status);
+  w.key("total_latency_ms");
+  opt_int(r.total_latency_ms);
+  w.key("total_cost_usd").usd(r.total_cost_micro_usd);
+  w.key("error").value(r.error);
+  w.key("escalation_reason").value(r.escalation_reason);
+  w.key("user_id").value(r.user_id);
+  w.key("started_at").instant(r.started_at);
+  w.key("finished_at").instant(r.finished_at);
+  w.key("recorded_at").instant(recorded_at);
+  if (detail) {
+    w.key("inputs").raw(r.inputs);
+    w.key("state_object").raw(r.state_object);
+    w.key("final_output").raw_or_null(r.final_output);
+    w.key("tool_result_cache").raw(r.tool_result_cache);
+    std::vector<const StepResult*> steps;
+    for (const auto& st : r.step_results) steps.push_back(&st);
+    std::stable_sort(steps.begin(), steps.end(),
+                     [](const auto* a, const auto* b) { return a->step_index < b->step_index; });
+    w.key("step_results").begin_array();
+    for (const auto* st : steps) {
+      w.begin_object();
+      w.key("step_name").value(st->step_name);
+      w.key("step_index").value(st->step_index);
+      w.key("step_kind").value(st->step_kind);
+      w.key("invocation_log_id").value(st->invocation_log_id);
+      w.key("prompt_tokens");
+      opt_int(st->prompt_tokens);
+      w.key("output").raw_or_null(st->output);
+      w.key("tool_calls").raw_or_null(st->tool_calls);
+      w.key("latency_ms");
+      opt_int(st->latency_ms);
+      w.key("validation_status").value(st->validation_status);
+      w.key("error").value(st->error);
+      w.end_object();
+    }
+    w.end_array();
+  }
+  w.end_object();
+  return out;
+}
+
+std::string render_divergence(const DivergenceRecorded& d, const std::string& skill_id,
+                              Micros created_at) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(d.divergence_id);
+  w.key("skill_run_id").value(d.run_id);
+  w.key("skill_id").value(skill_id);
+  w.key("shadow_invocation_id").value(d.shadow_invocation_id);
+  w.key("overall_agreement").value(d.overall_agreement);
+  w.key("submitted_agreement").value(d.submitted_agreement);
+  w.key("diff_summary").raw_or_null(d.diff_summary);
+  w.key("created_at").instant(created_at);
+  w.end_object();
+  return out;
+}
+
 std::string render(const Version& v, const std::string& skill_id) {
   std::string out;
   JsonWriter w(out);

@@ -192,8 +192,22 @@ struct Degradation {
 // Degradation detection of a trusted skill (SPEC §2.13).
 Degradation detect_degradation(const Skill& s, const Knobs& k, const std::string& transition_id);
 
-// Resources of API §3 (S, S+, V, T).
+// Resources of API §3-5 (S, S+, V, T, R, R+, D).
 std::string render(const Skill& s, double trusted_rate, bool detail);
 std::string render(const Version& v, const std::string& skill_id);
+std::string render_transition(const StateChanged& c, const std::string& skill_id,
+                              const std::string& actor, Micros at, std::uint64_t position);
+std::string render_run(const RunRecorded& r, const std::string& skill_id, Micros recorded_at,
+                       bool detail);
+std::string render_divergence(const DivergenceRecorded& d, const std::string& skill_id,
+                              Micros created_at);
+
+// Reads back the record part of what render(Skill, _, true) wrote (no evidence, versions only
+// the current one); nullopt when `text` is not such a resource.
+std::optional<Skill> skill_from_json(std::string_view text);
+std::optional<Version> version_from_json(const nlohmann::json& j);
+
+// Clamps a submitted agreement to [0, 1] (SPEC §2.11).
+double clamp_agreement(double submitted);
 
 }  // namespace annals::skill

@@ -12,6 +12,7 @@
 #include "projections/capabilities.h"
 #include "projections/ledger.h"
 #include "projections/lessons.h"
+#include "projections/skills.h"
 
 namespace annals::projections {
 
@@ -76,6 +77,9 @@ std::vector<std::unique_ptr<Projection>> all_projections() {
   v.push_back(std::make_unique<InvocationsProjection>());
   v.push_back(std::make_unique<SpendProjection>());
   v.push_back(std::make_unique<LessonsProjection>());
+  v.push_back(std::make_unique<SkillsProjection>());
+  v.push_back(std::make_unique<SkillRunsProjection>());
+  v.push_back(std::make_unique<DivergencesProjection>());
   return v;
 }
 

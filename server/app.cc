@@ -120,6 +120,7 @@ void App::register_routes() {
   add_capability_routes(routes_);
   add_lesson_routes(routes_);
   add_ledger_routes(routes_);
+  add_skill_routes(routes_);
   add_audit_routes(routes_);
   add_system_routes(routes_);
   std::vector<std::pair<std::string, std::string>> names;

@@ -108,6 +108,7 @@ void add_automation_routes(std::vector<Route>& routes);
 void add_capability_routes(std::vector<Route>& routes);
 void add_lesson_routes(std::vector<Route>& routes);
 void add_ledger_routes(std::vector<Route>& routes);
+void add_skill_routes(std::vector<Route>& routes);
 void add_audit_routes(std::vector<Route>& routes);
 void add_system_routes(std::vector<Route>& routes);
 

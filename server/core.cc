@@ -62,7 +62,16 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   automation_states = std::make_unique<commands::AutomationStates>(*bus);
   automations = std::make_unique<commands::AutomationCommands>(*bus, config, *automation_states);
   ledger = std::make_unique<commands::LedgerCommands>(*bus, config);
-  runs = std::make_unique<commands::RunCommands>(*bus, config, *ledger, *automation_states);
+  // Skills observe through the dispatcher's notifier and I/O threads, built below.
+  skills = std::make_unique<commands::SkillCommands>(
+      *bus, config, [this](std::vector<commands::SkillEffect> effects) {
+        if (skill_observer_) skill_observer_(std::move(effects));
+      });
+  runs = std::make_unique<commands::RunCommands>(
+      *bus, config, *ledger, *automation_states,
+      [this](events::Transaction& tx, const std::string& capability) {
+        return skills->path_for(tx, capability);
+      });
   if (!clock) {
     clock = [] {
       return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -70,9 +79,12 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
           .count();
     };
   }
-  dispatcher = std::make_unique<commands::Dispatcher>(
-      *runs, *lessons, config, scheduler_source(*store, *projector), std::move(clock));
+  dispatcher = std::make_unique<commands::Dispatcher>(*runs, *lessons, config,
+                                                      scheduler_source(*store, *projector), clock);
   store->add_commit_listener([d = dispatcher.get()](std::uint64_t) { d->wake(); });
+  skill_observer_ = commands::skill_observers(
+      *lessons, dispatcher->notifier(), clock,
+      [d = dispatcher.get()](std::function<void()> fn) { d->post(std::move(fn)); });
 }
 
 void Core::start_dispatcher() { dispatcher->start(); }

@@ -12,6 +12,7 @@
 #include "commands/ledger.h"
 #include "commands/lessons.h"
 #include "commands/runs.h"
+#include "commands/skills.h"
 #include "domain/config.h"
 #include "events/store.h"
 #include "projections/projector.h"
@@ -39,8 +40,12 @@ struct Core {
   std::unique_ptr<commands::CapabilityCommands> capabilities;
   std::unique_ptr<commands::AutomationCommands> automations;
   std::unique_ptr<commands::LedgerCommands> ledger;
+  std::unique_ptr<commands::SkillCommands> skills;
   std::unique_ptr<commands::RunCommands> runs;
   std::unique_ptr<commands::Dispatcher> dispatcher;
+
+ private:
+  commands::SkillCommands::Observe skill_observer_;
 };
 
 }  // namespace annals::server

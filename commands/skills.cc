@@ -1,0 +1,723 @@
+#include "commands/skills.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "commands/body.h"
+#include "commands/ids.h"
+#include "commands/lessons.h"
+#include "commands/notifier.h"
+#include "domain/capability.h"
+#include "domain/json_text.h"
+#include "domain/money.h"
+#include "domain/text_rules.h"
+#include "events/capability_codec.h"
+#include "events/skill_codec.h"
+
+namespace annals::commands {
+
+namespace {
+
+using nlohmann::json;
+
+const char* kStatuses[] = {"succeeded", "failed", "escalated"};
+
+Reply skill_not_found(const std::string& id) {
+  return Reply::error(Problem::make(ProblemKind::kNotFound, "Skill not found: '" + id + "'"));
+}
+
+std::optional<Reply> precondition(const CommandContext& ctx, std::uint64_t version) {
+  if (ctx.if_match && *ctx.if_match != version) {
+    return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
+                                      "If-Match \"" + std::to_string(*ctx.if_match) +
+                                          "\" does not match the current version \"" +
+                                          std::to_string(version) + "\"."));
+  }
+  return std::nullopt;
+}
+
+std::optional<Micros> instant_field(const json& body, const std::string& name, BodyReader& r,
+                                    bool required) {
+  if (!body.contains(name) || body.at(name).is_null()) {
+    if (required) r.error(name, "is required");
+    r.opt_json(name);
+    return std::nullopt;
+  }
+  std::optional<Micros> t;
+  if (body.at(name).is_string()) t = parse_instant(body.at(name).get<std::string>());
+  if (!t) r.error(name, "must be an RFC 3339 instant");
+  r.opt_json(name);
+  return t;
+}
+
+std::optional<std::int64_t> non_negative_int(const json& v, const std::string& field,
+                                             BodyReader& r) {
+  if (v.is_null()) return std::nullopt;
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 0) {
+    r.error(field, "must be an integer >= 0");
+    return std::nullopt;
+  }
+  return v.get<std::int64_t>();
+}
+
+std::string effect_json(const SkillEffect& e) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  if (e.transition) {
+    w.key("type").value("SkillStateChanged");
+    w.key("stream").value(skill::stream_name(e.skill_id));
+    w.key("position").value(e.position);
+    w.key("from_state").value(e.transition->from_state);
+    w.key("to_state").value(e.transition->to_state);
+    w.key("reason").value(e.transition->reason);
+    w.key("notes").value(e.transition->notes);
+  } else if (e.held) {
+    w.key("type").value("SkillPromotionHeld");
+    w.key("stream").value(skill::stream_name(e.skill_id));
+    w.key("position").value(e.position);
+    w.key("to_state").value(e.held->to_state);
+    w.key("version_id").value(e.held->version_id);
+    w.key("metrics").raw(e.held->metrics);
+  }
+  w.end_object();
+  return out;
+}
+
+// `body` (a JSON object) with "effects": [...] appended.
+std::string with_effects(std::string body, const std::vector<SkillEffect>& effects) {
+  body.pop_back();  // '}'
+  body += ",\"effects\":[";
+  bool first = true;
+  for (const auto& e : effects) {
+    if (!e.transition && !e.held) continue;
+    if (!first) body += ',';
+    first = false;
+    body += effect_json(e);
+  }
+  body += "]}";
+  return body;
+}
+
+bool capability_registered(events::Transaction& tx, const std::string& name) {
+  if (!capability::is_name(name)) return false;
+  bool registered = false;
+  tx.read_stream(capability::stream_name(name), [&](const events::StoredEvent& e) {
+    registered = registered || e.type() == fb::Payload::CapabilityRegistered;
+  });
+  return registered;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+std::expected<SkillRegistration, Problem> parse_register_skill(const json& body) {
+  BodyReader r(body);
+  SkillRegistration reg;
+  reg.capability_name = r.required_string("capability_name");
+  if (body.contains("requires_human_gate")) {
+    if (!body.at("requires_human_gate").is_boolean()) {
+      r.error("requires_human_gate", "must be a boolean");
+    } else {
+      reg.requires_human_gate = body.at("requires_human_gate").get<bool>();
+    }
+  }
+  r.opt_json("requires_human_gate");
+  auto state = r.opt_string("initial_state");
+  if (body.contains("initial_version") && !body.at("initial_version").is_null()) {
+    const json& v = body.at("initial_version");
+    if (!v.is_object()) {
+      r.error("initial_version", "must be an object");
+    } else {
+      BodyReader vr(v);
+      skill::VersionAdded added;
+      added.yaml_backbone = vr.required_string("yaml_backbone");
+      const json empty = json::object();
+      const json& content = v.contains("step_content") ? v.at("step_content") : empty;
+      const json& schemas = v.contains("output_schemas") ? v.at("output_schemas") : empty;
+      if (!v.contains("step_content")) vr.error("step_content", "is required");
+      if (!content.is_object() || !std::all_of(content.begin(), content.end(),
+                                               [](const json& x) { return x.is_string(); })) {
+        vr.error("step_content", "must be an object of strings");
+      }
+      if (!v.contains("output_schemas")) vr.error("output_schemas", "is required");
+      if (!schemas.is_object()) vr.error("output_schemas", "must be an object");
+      vr.opt_json("step_content");
+      vr.opt_json("output_schemas");
+      added.changelog = vr.opt_string("changelog");
+      added.created_by = vr.string_or("created_by", "human");
+      if (!is_slug(added.created_by)) vr.error("created_by", "must be a slug");
+      auto verrors = vr.finish();
+      if (verrors.empty()) {
+        if (auto why = skill::structural_check(added.yaml_backbone, content, schemas)) {
+          verrors.push_back({"", *why});
+        }
+      }
+      for (const auto& e : verrors) {
+        r.error(e.field.empty() ? "initial_version" : "initial_version." + e.field, e.message);
+      }
+      added.step_content = content.dump();
+      added.output_schemas = schemas.dump();
+      reg.initial_version = std::move(added);
+    }
+  }
+  r.opt_json("initial_version");
+  reg.initial_state = state.value_or(reg.initial_version ? "draft" : "claude_native");
+  if (reg.initial_state != "claude_native" && reg.initial_state != "draft" &&
+      reg.initial_state != "sandbox") {
+    r.error("initial_state", "must be one of: claude_native, draft, sandbox");
+  } else if (reg.initial_state == "claude_native" && reg.initial_version) {
+    r.error("initial_state", "claude_native takes no initial_version");
+  } else if (reg.initial_state != "claude_native" && !reg.initial_version) {
+    r.error("initial_version", "is required for initial_state " + reg.initial_state);
+  }
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return reg;
+}
+
+std::expected<skill::TransitionRequest, Problem> parse_transition(const json& body) {
+  BodyReader r(body);
+  skill::TransitionRequest t;
+  t.to_state = r.required_string("to_state");
+  t.reason = r.required_string("reason");
+  t.notes = r.opt_string("notes");
+  t.actor_id = r.opt_string("actor_id");
+  if (body.contains("to_state") && body.at("to_state").is_string() &&
+      !skill::is_state(t.to_state)) {
+    r.error("to_state", "unknown state '" + t.to_state + "'");
+  }
+  if (body.contains("reason") && body.at("reason").is_string() && !skill::is_reason(t.reason)) {
+    r.error("reason", "unknown reason '" + t.reason + "'");
+  }
+  if (t.notes && utf8_length(*t.notes) > 10'000)
+    r.error("notes", "must be at most 10000 characters");
+  if (t.actor_id && utf8_length(*t.actor_id) > 200) {
+    r.error("actor_id", "must be at most 200 characters");
+  }
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return t;
+}
+
+std::expected<bool, Problem> parse_flag(const json& body) {
+  BodyReader r(body);
+  bool value = false;
+  if (!body.contains("value") || !body.at("value").is_boolean()) {
+    r.error("value", "is required and must be a boolean");
+  } else {
+    value = body.at("value").get<bool>();
+  }
+  r.opt_json("value");
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return value;
+}
+
+std::expected<RunDraft, Problem> parse_skill_run(const json& body) {
+  BodyReader r(body);
+  RunDraft d;
+  auto& run = d.run;
+  d.skill_id = r.required_string("skill_id");
+  run.skill_version_id = r.required_string("skill_version_id");
+  run.task_id = r.opt_string("task_id");
+  if (run.task_id && utf8_length(*run.task_id) > 200)
+    r.error("task_id", "must be at most 200 characters");
+  run.automation_run_id = r.opt_string("automation_run_id");
+  if (run.automation_run_id && !is_uuid(*run.automation_run_id)) {
+    r.error("automation_run_id", "must be a UUID");
+  }
+  run.status = r.required_string("status");
+  if (body.contains("status") && body.at("status").is_string() &&
+      std::find(std::begin(kStatuses), std::end(kStatuses), run.status) == std::end(kStatuses)) {
+    r.error("status", "must be one of: succeeded, failed, escalated");
+  }
+  auto object_or_empty = [&](const char* name, std::string& target) {
+    if (body.contains(name) && !body.at(name).is_null()) {
+      if (!body.at(name).is_object()) {
+        r.error(name, "must be an object");
+      } else {
+        target = body.at(name).dump();
+      }
+    }
+    r.opt_json(name);
+  };
+  object_or_empty("inputs", run.inputs);
+  object_or_empty("state_object", run.state_object);
+  object_or_empty("tool_result_cache", run.tool_result_cache);
+  run.final_output = r.opt_json("final_output");
+  if (body.contains("step_results") && !body.at("step_results").is_null()) {
+    const json& steps = body.at("step_results");
+    if (!steps.is_array()) {
+      r.error("step_results", "must be an array");
+    } else {
+      for (std::size_t i = 0; i < steps.size(); ++i) {
+        const std::string at = "step_results[" + std::to_string(i) + "]";
+        if (!steps[i].is_object()) {
+          r.error(at, "must be an object");
+          continue;
+        }
+        BodyReader sr(steps[i]);
+        skill::StepResult st;
+        st.step_name = sr.required_string("step_name");
+        const json& s = steps[i];
+        if (!s.contains("step_index") || !s.at("step_index").is_number_integer() ||
+            s.at("step_index").get<std::int64_t>() < 0) {
+          sr.error("step_index", "is required and must be an integer >= 0");
+        } else {
+          st.step_index = s.at("step_index").get<std::int64_t>();
+        }
+        sr.opt_json("step_index");
+        st.step_kind = sr.string_or("step_kind", "llm");
+        if (st.step_kind != "llm" && st.step_kind != "tool" && st.step_kind != "mixed") {
+          sr.error("step_kind", "must be one of: llm, tool, mixed");
+        }
+        st.invocation_log_id = sr.opt_string("invocation_log_id");
+        if (s.contains("prompt_tokens"))
+          st.prompt_tokens = non_negative_int(s.at("prompt_tokens"), "prompt_tokens", sr);
+        sr.opt_json("prompt_tokens");
+        st.output = sr.opt_json("output");
+        if (s.contains("tool_calls") && !s.at("tool_calls").is_null() &&
+            !s.at("tool_calls").is_array()) {
+          sr.error("tool_calls", "must be an array");
+        }
+        st.tool_calls = sr.opt_json("tool_calls");
+        if (s.contains("latency_ms"))
+          st.latency_ms = non_negative_int(s.at("latency_ms"), "latency_ms", sr);
+        sr.opt_json("latency_ms");
+        st.validation_status = sr.opt_string("validation_status");
+        if (st.validation_status && !is_slug(*st.validation_status)) {
+          sr.error("validation_status", "must be a slug");
+        }
+        st.error = sr.opt_string("error");
+        for (const auto& e : sr.finish()) r.error(at + "." + e.field, e.message);
+        run.step_results.push_back(std::move(st));
+      }
+    }
+  }
+  r.opt_json("step_results");
+  if (body.contains("total_latency_ms")) {
+    run.total_latency_ms = non_negative_int(body.at("total_latency_ms"), "total_latency_ms", r);
+  }
+  r.opt_json("total_latency_ms");
+  if (body.contains("total_cost_usd") && !body.at("total_cost_usd").is_null()) {
+    const json& c = body.at("total_cost_usd");
+    std::optional<std::int64_t> micros;
+    if (c.is_number()) micros = usd_to_micros(c.get<double>());
+    if (!micros) {
+      r.error("total_cost_usd", "must be a number >= 0");
+    } else {
+      run.total_cost_micro_usd = *micros;
+    }
+  }
+  r.opt_json("total_cost_usd");
+  run.error = r.opt_string("error");
+  run.escalation_reason = r.opt_string("escalation_reason");
+  if (auto user = r.opt_string("user_id")) {
+    if (utf8_length(*user) > 100) r.error("user_id", "must be at most 100 characters");
+    run.user_id = *user;
+    d.user_given = true;
+  }
+  const auto started = instant_field(body, "started_at", r, true);
+  const auto finished = instant_field(body, "finished_at", r, true);
+  if (started && finished && *finished < *started) {
+    r.error("finished_at", "must not be before started_at");
+  }
+  run.started_at = started.value_or(0);
+  run.finished_at = finished.value_or(0);
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return d;
+}
+
+std::expected<DivergenceDraft, Problem> parse_divergence(const json& body) {
+  BodyReader r(body);
+  DivergenceDraft d;
+  if (!body.contains("overall_agreement") || !body.at("overall_agreement").is_number()) {
+    r.error("overall_agreement", "is required and must be a number");
+  } else {
+    d.submitted = body.at("overall_agreement").get<double>();
+  }
+  r.opt_json("overall_agreement");
+  d.shadow_invocation_id = r.opt_string("shadow_invocation_id");
+  if (d.shadow_invocation_id && utf8_length(*d.shadow_invocation_id) > 200) {
+    r.error("shadow_invocation_id", "must be at most 200 characters");
+  }
+  if (body.contains("diff_summary") && !body.at("diff_summary").is_null() &&
+      !body.at("diff_summary").is_object()) {
+    r.error("diff_summary", "must be an object");
+  }
+  d.diff_summary = r.opt_json("diff_summary");
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+SkillCommands::SkillCommands(CommandBus& bus, const Config& config, Observe observe)
+    : bus_(bus),
+      config_(config),
+      observe_(std::move(observe)),
+      index_(bus.store().column_family("agg.skills")),
+      automation_runs_(bus.store().column_family(kAutomationRunsIndex)),
+      cache_(
+          bus, [](const std::string& id) { return skill::stream_name(id); },
+          [](std::optional<skill::Skill>& s, const events::StoredEvent& e) {
+            if (auto ev = events::decode_skill_event(e))
+              skill::evolve(s, *ev, e.event().recorded_at());
+          }) {}
+
+skill::Knobs SkillCommands::knobs() const {
+  skill::Knobs k;
+  k.sandbox_min_runs = config_.sandbox_promotion_min_runs;
+  k.sandbox_validity_rate = config_.sandbox_promotion_validity_rate;
+  k.shadow_min_runs = config_.shadow_primary_promotion_min_runs;
+  k.shadow_agreement_rate = config_.shadow_primary_promotion_agreement_rate;
+  k.shadow_max_failure_rate = config_.shadow_primary_promotion_max_failure_rate;
+  k.baseline_reset_window = config_.baseline_reset_window;
+  k.degradation_window = config_.degradation_rolling_window;
+  k.degradation_confidence = config_.degradation_ci_confidence;
+  k.degradation_threshold = config_.degradation_agreement_threshold;
+  return k;
+}
+
+void SkillCommands::execute(
+    CommandContext ctx,
+    std::function<Reply(events::Transaction&, std::vector<SkillEffect>&)> decide,
+    std::function<void(Reply)> done) {
+  auto effects = std::make_shared<std::vector<SkillEffect>>();
+  bus_.execute(
+      std::move(ctx),
+      [decide = std::move(decide), effects](events::Transaction& tx) {
+        effects->clear();
+        return decide(tx, *effects);
+      },
+      [this, effects, done = std::move(done)](Reply r) {
+        if (r.ok() && !r.replayed && observe_ && !effects->empty()) observe_(std::move(*effects));
+        done(std::move(r));
+      });
+}
+
+void SkillCommands::register_skill(SkillRegistration reg, CommandContext ctx,
+                                   std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, reg = std::move(reg), ctx](events::Transaction& tx, std::vector<SkillEffect>&) {
+        if (!capability_registered(tx, reg.capability_name)) {
+          return Reply::error(Problem::validation(
+              {{"capability_name", "capability '" + reg.capability_name + "' is not registered"}}));
+        }
+        if (tx.get(index_, "c" + reg.capability_name)) {
+          return Reply::error(
+              Problem::make(ProblemKind::kDuplicate,
+                            "Capability '" + reg.capability_name + "' already has a skill."));
+        }
+        const std::string id = new_uuid_v7(tx.now());
+        std::vector<events::NewEvent> evs{events::encode(skill::Event{skill::Registered{
+            id, reg.capability_name, reg.initial_state, reg.requires_human_gate}})};
+        if (reg.initial_version) {
+          auto v = *reg.initial_version;
+          v.version_id = new_uuid_v7(tx.now());
+          v.version_number = 1;
+          evs.push_back(events::encode(skill::Event{v}));
+        }
+        auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::no_stream(), evs,
+                                  {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        tx.put(index_, "c" + reg.capability_name, id);
+        const auto& f = cache_.fold(tx, id);
+        Reply r;
+        r.status = 201;
+        r.body = skill::render(*f.state, config_.shadow_sample_rate_trusted, true);
+        r.etag = appended->stream_version;
+        r.location = "/admin/skills/" + id;
+        r.position = appended->last_position;
+        return r;
+      },
+      std::move(done));
+}
+
+void SkillCommands::transition(std::string id, skill::TransitionRequest req, CommandContext ctx,
+                               std::function<void(Reply)> done) {
+  req.actor = ctx.actor;
+  execute(
+      ctx,
+      [this, id, req, ctx](events::Transaction& tx, std::vector<SkillEffect>&) {
+        const auto& f = cache_.fold(tx, id);
+        if (!f.state) return skill_not_found(id);
+        if (auto p = precondition(ctx, f.version)) return *p;
+        const auto k = knobs();
+        auto decided = skill::decide_transition(
+            *f.state, req, new_uuid_v7(tx.now()),
+            skill::recent_mean_agreement(*f.state, k.baseline_reset_window));
+        if (!decided) return Reply::error(decided.error());
+        const std::vector<events::NewEvent> evs{events::encode(skill::Event{*decided})};
+        auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version),
+                                  evs, {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        const auto& after = cache_.fold(tx, id);
+        Reply r;
+        r.status = 200;
+        r.body =
+            "{\"skill\":" + skill::render(*after.state, config_.shadow_sample_rate_trusted, true) +
+            ",\"transition\":" +
+            skill::render_transition(*decided, id, ctx.actor, tx.now(), appended->last_position) +
+            "}";
+        r.etag = appended->stream_version;
+        r.position = appended->last_position;
+        return r;
+      },
+      std::move(done));
+}
+
+void SkillCommands::set_flag(std::string id, bool value, CommandContext ctx,
+                             std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, id, value, ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
+        const auto& f = cache_.fold(tx, id);
+        if (!f.state) return skill_not_found(id);
+        if (auto p = precondition(ctx, f.version)) return *p;
+        std::uint64_t version = f.version, position = f.last_position;
+        if (f.state->requires_human_gate != value) {
+          const std::vector<events::NewEvent> evs{
+              events::encode(skill::Event{skill::FlagChanged{"requires_human_gate", value}})};
+          auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version),
+                                    evs, {ctx.actor, ctx.correlation_id, std::nullopt});
+          if (!appended) return Reply::error(appended.error());
+          version = appended->stream_version;
+          position = appended->last_position;
+          // A held promotion is re-evaluated in the same command.
+          const auto& after = cache_.fold(tx, id);
+          if (!value && after.state->held) {
+            const auto k = knobs();
+            const std::string tid = new_uuid_v7(tx.now());
+            const auto out = after.state->held->to_state == "shadow_primary"
+                                 ? skill::sandbox_gate(*after.state, k, tid)
+                                 : skill::shadow_gate(*after.state, k, tid);
+            if (out.transition) {
+              const std::vector<events::NewEvent> more{
+                  events::encode(skill::Event{*out.transition})};
+              auto promoted =
+                  tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version), more,
+                            {"system", ctx.correlation_id, std::nullopt});
+              if (!promoted) return Reply::error(promoted.error());
+              version = promoted->stream_version;
+              position = promoted->last_position;
+              effects.push_back({id, after.state->capability_name, position, out.transition,
+                                 std::nullopt, std::nullopt});
+            }
+          }
+        }
+        const auto& now = cache_.fold(tx, id);
+        Reply r;
+        r.status = 200;
+        r.body = with_effects(
+            "{\"skill\":" + skill::render(*now.state, config_.shadow_sample_rate_trusted, true) +
+                "}",
+            effects);
+        r.etag = version;
+        r.position = position;
+        return r;
+      },
+      std::move(done));
+}
+
+void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<void(Reply)> done) {
+  if (!d.user_given) d.run.user_id = ctx.actor;
+  execute(
+      ctx,
+      [this, d = std::move(d), ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
+        const std::string& id = d.skill_id;
+        const auto& f = cache_.fold(tx, id);
+        if (!is_uuid(id) || !f.state) {
+          return Reply::error(Problem::validation({{"skill_id", "unknown skill '" + id + "'"}}));
+        }
+        const auto& versions = f.state->versions;
+        if (std::none_of(versions.begin(), versions.end(),
+                         [&](const auto& v) { return v.id == d.run.skill_version_id; })) {
+          return Reply::error(
+              Problem::validation({{"skill_version_id", "not a version of skill '" + id + "'"}}));
+        }
+        if (d.run.automation_run_id && !tx.get(automation_runs_, "r" + *d.run.automation_run_id)) {
+          return Reply::error(
+              Problem::validation({{"automation_run_id",
+                                    "unknown automation run '" + *d.run.automation_run_id + "'"}}));
+        }
+        auto run = d.run;
+        run.run_id = new_uuid_v7(tx.now());
+        const std::vector<events::NewEvent> evs{events::encode(skill::Event{run})};
+        auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version),
+                                  evs, {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        tx.put(index_, "r" + run.run_id, id);
+        std::uint64_t version = appended->stream_version, position = appended->last_position;
+        const auto& after = cache_.fold(tx, id);
+        // The sandbox gate, for a run of the current version while in sandbox.
+        if (after.state->state == "sandbox" &&
+            after.state->current_version_id == run.skill_version_id) {
+          const auto out = skill::sandbox_gate(*after.state, knobs(), new_uuid_v7(tx.now()));
+          std::optional<skill::Event> follow;
+          if (out.transition) follow = *out.transition;
+          if (out.held) follow = *out.held;
+          if (follow) {
+            const std::vector<events::NewEvent> more{events::encode(*follow)};
+            auto policy = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version),
+                                    more, {"system", ctx.correlation_id, std::nullopt});
+            if (!policy) return Reply::error(policy.error());
+            version = policy->stream_version;
+            effects.push_back({id, after.state->capability_name, policy->last_position,
+                               out.transition, out.held, std::nullopt});
+          }
+        }
+        Reply r;
+        r.status = 201;
+        r.body = with_effects(skill::render_run(run, id, tx.now(), true), effects);
+        r.etag = version;
+        r.location = "/admin/skill-runs/" + run.run_id;
+        r.position = effects.empty() ? position : effects.back().position;
+        return r;
+      },
+      std::move(done));
+}
+
+void SkillCommands::record_divergence(std::string run_id, DivergenceDraft d, CommandContext ctx,
+                                      std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, run_id, d = std::move(d), ctx](events::Transaction& tx,
+                                            std::vector<SkillEffect>& effects) {
+        auto skill_id = tx.get(index_, "r" + run_id);
+        if (!skill_id) {
+          return Reply::error(
+              Problem::make(ProblemKind::kNotFound, "Skill run not found: '" + run_id + "'"));
+        }
+        const std::string id = *skill_id;
+        const auto& f = cache_.fold(tx, id);
+        if (!f.state) return skill_not_found(id);
+        skill::DivergenceRecorded div;
+        div.divergence_id = new_uuid_v7(tx.now());
+        div.run_id = run_id;
+        div.shadow_invocation_id = d.shadow_invocation_id.value_or(new_uuid_v7(tx.now()));
+        div.submitted_agreement = d.submitted;
+        div.overall_agreement = skill::clamp_agreement(d.submitted);
+        div.diff_summary = d.diff_summary;
+        const std::vector<events::NewEvent> evs{events::encode(skill::Event{div})};
+        auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version),
+                                  evs, {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        std::uint64_t version = appended->stream_version, position = appended->last_position;
+        const auto& after = cache_.fold(tx, id);
+        const auto k = knobs();
+        const std::string tid = new_uuid_v7(tx.now());
+        std::optional<skill::Event> follow;
+        SkillEffect effect{id,          after.state->capability_name, 0, std::nullopt, std::nullopt,
+                           std::nullopt};
+        if (after.state->state == "shadow_primary") {
+          const auto out = skill::shadow_gate(*after.state, k, tid);
+          effect.transition = out.transition;
+          effect.held = out.held;
+          if (out.transition) follow = *out.transition;
+          if (out.held) follow = *out.held;
+        } else if (after.state->state == "trusted") {
+          auto deg = skill::detect_degradation(*after.state, k, tid);
+          if (deg.transition) {
+            follow = *deg.transition;
+            effect.transition = deg.transition;
+            effect.degradation = std::move(deg);
+          }
+        }
+        if (follow) {
+          const std::vector<events::NewEvent> more{events::encode(*follow)};
+          auto policy = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version),
+                                  more, {"system", ctx.correlation_id, std::nullopt});
+          if (!policy) return Reply::error(policy.error());
+          version = policy->stream_version;
+          position = policy->last_position;
+          effect.position = position;
+          effects.push_back(std::move(effect));
+        }
+        Reply r;
+        r.status = 201;
+        r.body = with_effects(skill::render_divergence(div, id, tx.now()), effects);
+        r.etag = version;
+        r.position = position;
+        return r;
+      },
+      std::move(done));
+}
+
+SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifier,
+                                       std::function<Micros()> clock,
+                                       std::function<void(std::function<void()>)> post) {
+  return [&lessons, &notifier, clock = std::move(clock),
+          post = std::move(post)](std::vector<SkillEffect> effects) {
+    post([&lessons, &notifier, clock, effects = std::move(effects)] {
+      const CommandContext system{"system", "observer", std::nullopt, "", std::nullopt};
+      auto log_failure = [](const Reply& r) {
+        if (!r.ok() && r.status != 503) {
+          spdlog::warn("auto-lesson not recorded: {}", r.problem ? r.problem->detail : "");
+        }
+      };
+      for (const auto& e : effects) {
+        if (e.held) {
+          lesson::Fields l;
+          l.lesson_type = "merge_hold";
+          l.work_item_id = e.skill_id;
+          l.stage = e.held->to_state;
+          l.agent = "annals";
+          l.source = "auto";
+          l.root_cause = "promotion to " + e.held->to_state + " held by the human gate";
+          l.detail = json{{"capability_name", e.capability_name},
+                          {"version_id", e.held->version_id},
+                          {"metrics", json::parse(e.held->metrics, nullptr, false)}}
+                         .dump();
+          lessons.record(std::move(l), system, log_failure);
+        }
+        if (e.degradation && e.transition) {
+          char text[512];
+          std::snprintf(text, sizeof text,
+                        "Trusted skill '%s' (%s) degraded: CI upper %.2f < baseline %.2f; demoted "
+                        "to flagged_for_review pending human decision.",
+                        e.capability_name.c_str(), e.skill_id.c_str(), e.degradation->upper,
+                        e.degradation->baseline.value_or(0));
+          notifier.send({"skill_flagged", 4, text, e.skill_id, std::nullopt, std::nullopt},
+                        clock());
+          lesson::Fields l;
+          l.lesson_type = "deploy_degraded";
+          l.work_item_id = e.skill_id;
+          l.stage = "degradation";
+          l.agent = "annals";
+          l.source = "auto";
+          l.root_cause = e.transition->notes;
+          l.detail = json{{"capability_name", e.capability_name},
+                          {"transition_id", e.transition->transition_id}}
+                         .dump();
+          lessons.record(std::move(l), system, log_failure);
+        }
+      }
+    });
+  };
+}
+
+automation::Path SkillCommands::path_for(events::Transaction& tx, const std::string& capability) {
+  automation::Path p;
+  auto id = tx.get(index_, "c" + capability);
+  if (!id) return p;
+  const auto& f = cache_.fold(tx, *id);
+  if (!f.state || !f.state->current_version_id) return p;
+  if (f.state->state == "shadow_primary" || f.state->state == "trusted") {
+    p.execution_path = "skill";
+    p.skill_id = f.state->id;
+    p.skill_version_id = f.state->current_version_id;
+  }
+  return p;
+}
+
+}  // namespace annals::commands

@@ -1,0 +1,99 @@
+// Skill commands (SPEC §2.1-2.13, API §3-5): RegisterSkill, ChangeSkillState, SetHumanGate,
+// RecordSkillRun and RecordDivergence, with the synchronous policies in the same commit as their
+// trigger (the sandbox and shadow promotion gates, held promotions, degradation detection). The
+// observers (auto-lessons, notifications) run after the commit through `observe`.
+//
+// Beside the log the writer keeps "agg.skills": c <capability> → skill id (one skill per
+// capability; the dispatcher's path choice) and r <run id> → skill id (divergences name a run).
+#pragma once
+
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "commands/aggregate_cache.h"
+#include "commands/command_bus.h"
+#include "domain/automation_run.h"
+#include "domain/config.h"
+#include "domain/skill.h"
+
+namespace annals::commands {
+
+struct SkillRegistration {
+  std::string capability_name;
+  bool requires_human_gate = true;
+  std::optional<skill::VersionAdded> initial_version;
+  std::string initial_state;
+};
+
+struct RunDraft {
+  std::string skill_id;
+  skill::RunRecorded run;  // run_id assigned by the decision
+  bool user_given = false;
+};
+
+struct DivergenceDraft {
+  double submitted = 0;
+  std::optional<std::string> shadow_invocation_id, diff_summary;
+};
+
+// Body parsing (types, enums, required and unknown fields, structural check of a version).
+std::expected<SkillRegistration, Problem> parse_register_skill(const nlohmann::json& body);
+std::expected<skill::TransitionRequest, Problem> parse_transition(const nlohmann::json& body);
+std::expected<bool, Problem> parse_flag(const nlohmann::json& body);
+std::expected<RunDraft, Problem> parse_skill_run(const nlohmann::json& body);
+std::expected<DivergenceDraft, Problem> parse_divergence(const nlohmann::json& body);
+
+// What observers react to after a commit (SPEC §4.7, §5).
+struct SkillEffect {
+  std::string skill_id, capability_name;
+  std::uint64_t position = 0;
+  std::optional<skill::StateChanged> transition;
+  std::optional<skill::PromotionHeld> held;
+  std::optional<skill::Degradation> degradation;
+};
+
+class SkillCommands {
+ public:
+  using Observe = std::function<void(std::vector<SkillEffect>)>;
+  SkillCommands(CommandBus& bus, const Config& config, Observe observe = {});
+
+  void register_skill(SkillRegistration r, CommandContext ctx, std::function<void(Reply)> done);
+  void transition(std::string id, skill::TransitionRequest r, CommandContext ctx,
+                  std::function<void(Reply)> done);
+  void set_flag(std::string id, bool value, CommandContext ctx, std::function<void(Reply)> done);
+  void record_run(RunDraft d, CommandContext ctx, std::function<void(Reply)> done);
+  void record_divergence(std::string run_id, DivergenceDraft d, CommandContext ctx,
+                         std::function<void(Reply)> done);
+
+  // SPEC §3.7 step 3 as a commit sees it: the skill path when the capability's skill is
+  // shadow_primary or trusted, else claude_native.
+  automation::Path path_for(events::Transaction& tx, const std::string& capability);
+
+  skill::Knobs knobs() const;
+
+ private:
+  // Runs `decide`, then hands the effects it collected to the observers once durable.
+  void execute(CommandContext ctx,
+               std::function<Reply(events::Transaction&, std::vector<SkillEffect>&)> decide,
+               std::function<void(Reply)> done);
+
+  CommandBus& bus_;
+  const Config& config_;
+  Observe observe_;
+  rocksdb::ColumnFamilyHandle* index_;            // "agg.skills"
+  rocksdb::ColumnFamilyHandle* automation_runs_;  // "agg.automation_runs"
+  AggregateCache<skill::Skill> cache_;
+};
+
+class LessonCommands;
+class Notifier;
+// The observers of skill effects (SPEC §4.7, §5): merge_hold and deploy_degraded auto-lessons and
+// the skill_flagged notification; `post` moves the work off the writer thread.
+SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifier,
+                                       std::function<Micros()> clock,
+                                       std::function<void(std::function<void()>)> post);
+
+// The names of agg families shared with other commands.
+inline constexpr const char* kAutomationRunsIndex = "agg.automation_runs";
+
+}  // namespace annals::commands

@@ -1,0 +1,211 @@
+#include "projections/skills.h"
+
+#include <limits>
+#include <memory>
+
+#include "domain/skill.h"
+#include "events/keys.h"
+#include "events/skill_codec.h"
+
+namespace annals::projections {
+
+namespace {
+
+constexpr std::size_t kVersionBytes = 8;
+
+std::string desc(std::uint64_t v) {
+  return events::u64_be(std::numeric_limits<std::uint64_t>::max() - v);
+}
+std::string desc_time(Micros t) { return desc(static_cast<std::uint64_t>(t)); }
+
+// The skill id of an event on a skill stream, or "".
+std::string skill_of(const events::StoredEvent& e) {
+  const auto* s = e.event().stream();
+  if (s == nullptr || !s->string_view().starts_with("skill-")) return {};
+  return std::string(s->string_view().substr(6));
+}
+
+std::string order_key(const skill::Skill& s) { return "u" + desc_time(s.updated_at) + s.id; }
+
+std::string actor_of(const events::StoredEvent& e) {
+  return e.event().actor() ? e.event().actor()->str() : std::string();
+}
+
+// The fields of a value "a 0 b 0 c".
+std::vector<std::string_view> fields(std::string_view v) {
+  std::vector<std::string_view> out;
+  std::size_t at = 0;
+  for (;;) {
+    const auto nul = v.find('\0', at);
+    out.push_back(v.substr(at, nul == std::string_view::npos ? v.npos : nul - at));
+    if (nul == std::string_view::npos) return out;
+    at = nul + 1;
+  }
+}
+
+}  // namespace
+
+void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  const std::string id = skill_of(e);
+  if (id.empty()) return;
+  auto event = events::decode_skill_event(e);
+  if (!event || std::holds_alternative<skill::RunRecorded>(*event) ||
+      std::holds_alternative<skill::DivergenceRecorded>(*event)) {
+    return;
+  }
+  const Micros at = e.event().recorded_at();
+  std::optional<skill::Skill> s;
+  if (!std::holds_alternative<skill::Registered>(*event)) {
+    auto row = rows.get("r" + id);
+    if (!row || row->size() < kVersionBytes) return;
+    s = skill::skill_from_json(std::string_view(*row).substr(kVersionBytes));
+    if (!s) return;
+    rows.remove(order_key(*s));
+  }
+  skill::evolve(s, *event, at);
+  if (const auto* v = std::get_if<skill::VersionAdded>(&*event)) {
+    const skill::Version version{
+        v->version_id,     v->version_number, v->yaml_backbone, v->step_content,
+        v->output_schemas, v->created_by,     v->changelog,     at};
+    const std::string text = skill::render(version, id);
+    rows.put("v" + id + '\0' + desc(static_cast<std::uint64_t>(v->version_number)), text);
+    rows.put("x" + id + '\0' + v->version_id, text);
+    // Keep only the current version in the record.
+    std::erase_if(s->versions, [&](const auto& x) { return s->current_version_id != x.id; });
+  }
+  if (const auto* c = std::get_if<skill::StateChanged>(&*event)) {
+    rows.put("t" + id + '\0' + desc(e.position),
+             skill::render_transition(*c, id, actor_of(e), at, e.position));
+  }
+  rows.put("r" + id, events::u64_be(e.event().version()) + skill::render(*s, trusted_rate_, true));
+  rows.put(order_key(*s), s->state + '\0' + s->capability_name);
+}
+
+void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (e.type() != fb::Payload::SkillRunRecorded) return;
+  const std::string id = skill_of(e);
+  auto event = events::decode_skill_event(e);
+  if (id.empty() || !event) return;
+  const auto& r = std::get<skill::RunRecorded>(*event);
+  const Micros at = e.event().recorded_at();
+  rows.put("r" + r.run_id, skill::render_run(r, id, at, true));
+  rows.put("l" + r.run_id, skill::render_run(r, id, at, false));
+  const std::string order = desc_time(r.started_at) + desc(e.position);
+  rows.put("a" + order, r.status + '\0' + id + '\0' + r.run_id);
+  rows.put("s" + id + '\0' + order, r.status + '\0' + r.skill_version_id + '\0' + r.run_id);
+}
+
+void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (e.type() != fb::Payload::DivergenceRecorded) return;
+  const std::string id = skill_of(e);
+  auto event = events::decode_skill_event(e);
+  if (id.empty() || !event) return;
+  const auto& d = std::get<skill::DivergenceRecorded>(*event);
+  const std::string text = skill::render_divergence(d, id, e.event().recorded_at());
+  rows.put("r" + d.divergence_id, text);
+  rows.put("l" + d.run_id, text);
+  rows.put("s" + id + '\0' + desc(e.position), d.divergence_id);
+}
+
+std::vector<std::string> SkillsQueries::scan(
+    rocksdb::ColumnFamilyHandle* cf, const std::string& prefix, Page p,
+    const std::function<std::optional<std::string>(std::string_view, std::string_view)>& take)
+    const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+  std::vector<std::string> out;
+  std::int64_t skipped = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
+                         static_cast<std::int64_t>(out.size()) < p.limit;
+       it->Next()) {
+    auto item = take(it->key().ToStringView(), it->value().ToStringView());
+    if (!item) continue;
+    if (skipped++ < p.offset) continue;
+    out.push_back(std::move(*item));
+  }
+  return out;
+}
+
+std::optional<VersionedRow> SkillsQueries::get(const std::string& id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), skills_, "r" + id, &value).ok() || value.size() < kVersionBytes) {
+    return std::nullopt;
+  }
+  return VersionedRow{events::read_u64_be(value), value.substr(kVersionBytes)};
+}
+
+std::vector<std::string> SkillsQueries::list(const std::optional<std::string>& state,
+                                             const std::optional<std::string>& capability,
+                                             Page p) const {
+  return scan(skills_, "u", p,
+              [&](std::string_view key, std::string_view value) -> std::optional<std::string> {
+                const auto f = fields(value);
+                if (state && f[0] != *state) return std::nullopt;
+                if (capability && (f.size() < 2 || f[1] != *capability)) return std::nullopt;
+                auto row = get(std::string(key.substr(9)));
+                if (!row) return std::nullopt;
+                return row->json;
+              });
+}
+
+std::vector<std::string> SkillsQueries::transitions(const std::string& skill_id, Page p) const {
+  return scan(skills_, "t" + skill_id + '\0', p,
+              [](std::string_view, std::string_view v) { return std::string(v); });
+}
+
+std::vector<std::string> SkillsQueries::versions(const std::string& skill_id, Page p) const {
+  return scan(skills_, "v" + skill_id + '\0', p,
+              [](std::string_view, std::string_view v) { return std::string(v); });
+}
+
+std::optional<std::string> SkillsQueries::version(const std::string& skill_id,
+                                                  const std::string& version_id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), skills_, "x" + skill_id + '\0' + version_id, &value).ok()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::string> SkillsQueries::run(const std::string& run_id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), runs_, "r" + run_id, &value).ok()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> SkillsQueries::runs(const std::optional<std::string>& skill_id,
+                                             const std::optional<std::string>& status,
+                                             const std::optional<std::string>& version_id,
+                                             Page p) const {
+  const std::string prefix = skill_id ? "s" + *skill_id + '\0' : "a";
+  return scan(runs_, prefix, p,
+              [&](std::string_view, std::string_view value) -> std::optional<std::string> {
+                const auto f = fields(value);
+                if (f.size() < 3) return std::nullopt;
+                if (status && f[0] != *status) return std::nullopt;
+                if (version_id && skill_id && f[1] != *version_id) return std::nullopt;
+                std::string row;
+                if (!db_->Get(view_.options(), runs_, "l" + std::string(f[2]), &row).ok())
+                  return std::nullopt;
+                return row;
+              });
+}
+
+std::optional<std::string> SkillsQueries::latest_divergence(const std::string& run_id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), divergences_, "l" + run_id, &value).ok()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> SkillsQueries::divergences(const std::string& skill_id, Page p) const {
+  return scan(divergences_, "s" + skill_id + '\0', p,
+              [&](std::string_view, std::string_view id) -> std::optional<std::string> {
+                std::string row;
+                if (!db_->Get(view_.options(), divergences_, "r" + std::string(id), &row).ok()) {
+                  return std::nullopt;
+                }
+                return row;
+              });
+}
+
+}  // namespace annals::projections

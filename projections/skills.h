@@ -1,0 +1,87 @@
+// The skill read models (SPEC §7, API §3-5).
+//
+// `skills`:
+//   r <id>                               → stream version (8 bytes) and `S+`
+//   u <~updated_at> <id>                 → state 0 capability (list order, filters, drafts)
+//   t <skill_id> 0 <~position>           → `T` (transitions, newest first)
+//   v <skill_id> 0 <~version_number>     → `V` (versions, newest first)
+//   x <skill_id> 0 <version_id>          → `V`
+// `skill_runs`:
+//   r <run_id>                           → `R+`        l <run_id> → `R`
+//   a <~started_at> <~position>          → status 0 skill_id 0 run_id (all runs)
+//   s <skill_id> 0 <~started_at> <~pos>  → status 0 version_id 0 run_id
+// `divergences`:
+//   r <divergence_id> → `D`;  l <run_id> → the run's latest `D`;  s <skill_id> 0 <~position> → id
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "projections/projection.h"
+
+namespace annals::projections {
+
+class SkillsProjection final : public Projection {
+ public:
+  explicit SkillsProjection(double trusted_rate = 0.05) : trusted_rate_(trusted_rate) {}
+  std::string_view name() const override { return "skills"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+
+ private:
+  double trusted_rate_;
+};
+
+class SkillRunsProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "skill_runs"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
+class DivergencesProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "divergences"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
+struct Page {
+  std::int64_t limit = 100, offset = 0;
+};
+
+class SkillsQueries {
+ public:
+  SkillsQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* skills,
+                rocksdb::ColumnFamilyHandle* runs, rocksdb::ColumnFamilyHandle* divergences,
+                events::ReadView view)
+      : db_(db), skills_(skills), runs_(runs), divergences_(divergences), view_(std::move(view)) {}
+  std::uint64_t position() const { return view_.head(); }
+
+  std::optional<VersionedRow> get(const std::string& id) const;
+  std::vector<std::string> list(const std::optional<std::string>& state,
+                                const std::optional<std::string>& capability, Page p) const;
+  std::vector<std::string> transitions(const std::string& skill_id, Page p) const;
+  std::vector<std::string> versions(const std::string& skill_id, Page p) const;
+  std::optional<std::string> version(const std::string& skill_id,
+                                     const std::string& version_id) const;
+
+  std::optional<std::string> run(const std::string& run_id) const;
+  // Runs newest first: of one skill (optionally one version) or all.
+  std::vector<std::string> runs(const std::optional<std::string>& skill_id,
+                                const std::optional<std::string>& status,
+                                const std::optional<std::string>& version_id, Page p) const;
+
+  std::optional<std::string> latest_divergence(const std::string& run_id) const;
+  std::vector<std::string> divergences(const std::string& skill_id, Page p) const;
+
+ private:
+  std::vector<std::string> scan(
+      rocksdb::ColumnFamilyHandle* cf, const std::string& prefix, Page p,
+      const std::function<std::optional<std::string>(std::string_view key, std::string_view value)>&
+          take) const;
+
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle *skills_, *runs_, *divergences_;
+  events::ReadView view_;
+};
+
+}  // namespace annals::projections

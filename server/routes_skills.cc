@@ -1,0 +1,309 @@
+// Skills, skill runs and divergences (API §3-5).
+#include "commands/ids.h"
+#include "commands/skills.h"
+#include "domain/json_text.h"
+#include "domain/skill.h"
+#include "projections/skills.h"
+#include "server/app.h"
+
+namespace annals::server {
+
+namespace {
+
+projections::SkillsQueries queries(App& app) {
+  return projections::SkillsQueries(app.store().db(), app.projector().family("skills"),
+                                    app.projector().family("skill_runs"),
+                                    app.projector().family("divergences"), app.store().read_view());
+}
+
+// Rows are rendered with the default trusted sample rate; the served value follows the knob.
+std::string with_sample_rate(App& app, std::string row) {
+  const double rate = app.config().shadow_sample_rate_trusted;
+  if (rate == 0.05 || row.find("\"state\":\"trusted\"") == std::string::npos) return row;
+  const std::string from = "\"shadow_sample_rate\":0.05";
+  const auto at = row.find(from);
+  if (at == std::string::npos) return row;
+  std::string to = "\"shadow_sample_rate\":";
+  append_json_double(to, rate);
+  return row.replace(at, from.size(), to);
+}
+
+std::expected<projections::Page, Problem> page(const Call& c, std::int64_t default_limit) {
+  auto limit = query_int(c, "limit", 1, 500);
+  auto offset = query_int(c, "offset", 0, std::numeric_limits<std::int64_t>::max());
+  if (!limit) return std::unexpected(limit.error());
+  if (!offset) return std::unexpected(offset.error());
+  return projections::Page{limit->value_or(default_limit), offset->value_or(0)};
+}
+
+Problem skill_not_found(const std::string& id) {
+  return Problem::make(ProblemKind::kNotFound, "Skill not found: '" + id + "'");
+}
+
+void transitions_table(App& app, const CallPtr& c) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("transitions").begin_array();
+  for (const auto& r : skill::transition_table()) {
+    w.begin_object().key("from_state").value(r.from).key("to_state").value(r.to);
+    w.key("allowed_reasons").begin_array();
+    for (const auto& reason : r.reasons) w.value(reason);
+    w.end_array().end_object();
+  }
+  w.end_array().key("count").value(static_cast<std::int64_t>(skill::transition_table().size()));
+  w.end_object();
+  app.reply_json(c, 200, std::move(out));
+}
+
+void list_skills(App& app, const CallPtr& c, bool drafts) {
+  auto p = page(*c, drafts ? 50 : 100);
+  if (!p) return app.reply_problem(c, p.error());
+  std::optional<std::string> state = drafts ? std::optional<std::string>("draft") : std::nullopt;
+  if (const std::string* s = query_string(*c, "state"); s && !drafts) {
+    if (!skill::is_state(*s)) {
+      return app.reply_problem(c, Problem::validation({{"state", "unknown state '" + *s + "'"}}));
+    }
+    state = *s;
+  }
+  std::optional<std::string> capability;
+  if (const std::string* s = query_string(*c, "capability_name")) capability = *s;
+  app.after_min_position(c, [&app, c, state, capability, p = *p, drafts] {
+    const auto q = queries(app);
+    auto rows = q.list(state, capability, p);
+    // Lists serve S: the detail members are dropped.
+    for (auto& row : rows) {
+      auto j = nlohmann::ordered_json::parse(with_sample_rate(app, row));
+      j.erase("current_version");
+      j.erase("promotion_held");
+      j.erase("evolution_pending");
+      row = j.dump();
+    }
+    app.reply_json(c, 200, render_page(drafts ? "drafts" : "skills", rows, p.limit, p.offset),
+                   q.position());
+  });
+}
+
+void get_skill(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const auto q = queries(app);
+    const std::string& id = c->params.at("id");
+    auto row = commands::is_uuid(id) ? q.get(id) : std::nullopt;
+    if (row) row->json = with_sample_rate(app, std::move(row->json));
+    app.reply_row(c, std::move(row), q.position(), ("Skill not found: '" + id + "'").c_str());
+  });
+}
+
+// A sub-list of a skill: 404 when the skill is unknown.
+void skill_list(App& app, const CallPtr& c, std::int64_t default_limit, const char* plural,
+                std::function<std::vector<std::string>(const projections::SkillsQueries&,
+                                                       const std::string&, projections::Page)>
+                    read) {
+  auto p = page(*c, default_limit);
+  if (!p) return app.reply_problem(c, p.error());
+  app.after_min_position(c, [&app, c, p = *p, plural, read] {
+    const auto q = queries(app);
+    const std::string& id = c->params.at("id");
+    if (!commands::is_uuid(id) || !q.get(id)) return app.reply_problem(c, skill_not_found(id));
+    app.reply_json(c, 200, render_page(plural, read(q, id, p), p.limit, p.offset), q.position());
+  });
+}
+
+template <typename Parse, typename Run>
+void command(App& app, const CallPtr& c, Parse parse, Run run) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  auto parsed = parse(c->body);
+  if (!parsed) return app.reply_problem(c, parsed.error());
+  run(std::move(*parsed), std::move(ctx),
+      [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
+void register_skill(App& app, const CallPtr& c) {
+  command(app, c, commands::parse_register_skill, [&app](auto reg, auto ctx, auto done) {
+    app.core().skills->register_skill(std::move(reg), std::move(ctx), std::move(done));
+  });
+}
+
+void change_state(App& app, const CallPtr& c) {
+  const std::string id = c->params.at("id");
+  command(app, c, commands::parse_transition, [&app, id](auto req, auto ctx, auto done) {
+    app.core().skills->transition(id, std::move(req), std::move(ctx), std::move(done));
+  });
+}
+
+void set_flag(App& app, const CallPtr& c) {
+  const std::string id = c->params.at("id");
+  command(app, c, commands::parse_flag, [&app, id](bool value, auto ctx, auto done) {
+    app.core().skills->set_flag(id, value, std::move(ctx), std::move(done));
+  });
+}
+
+void record_run(App& app, const CallPtr& c) {
+  command(app, c, commands::parse_skill_run, [&app](auto draft, auto ctx, auto done) {
+    app.core().skills->record_run(std::move(draft), std::move(ctx), std::move(done));
+  });
+}
+
+void record_divergence(App& app, const CallPtr& c) {
+  const std::string run_id = c->params.at("run_id");
+  command(app, c, commands::parse_divergence, [&app, run_id](auto d, auto ctx, auto done) {
+    app.core().skills->record_divergence(run_id, std::move(d), std::move(ctx), std::move(done));
+  });
+}
+
+std::expected<std::optional<std::string>, Problem> run_status(const Call& c) {
+  const std::string* s = query_string(c, "status");
+  if (s == nullptr) return std::nullopt;
+  if (*s != "succeeded" && *s != "failed" && *s != "escalated") {
+    return std::unexpected(
+        Problem::validation({{"status", "must be one of: succeeded, failed, escalated"}}));
+  }
+  return *s;
+}
+
+void list_runs(App& app, const CallPtr& c, bool of_skill) {
+  auto p = page(*c, 50);
+  if (!p) return app.reply_problem(c, p.error());
+  auto status = run_status(*c);
+  if (!status) return app.reply_problem(c, status.error());
+  std::optional<std::string> skill_id, version_id;
+  if (of_skill) skill_id = c->params.at("id");
+  if (const std::string* s = query_string(*c, of_skill ? "skill_version_id" : "skill_id")) {
+    (of_skill ? version_id : skill_id) = *s;
+  }
+  app.after_min_position(c, [&app, c, p = *p, status = *status, skill_id, version_id, of_skill] {
+    const auto q = queries(app);
+    if (of_skill && (!commands::is_uuid(*skill_id) || !q.get(*skill_id))) {
+      return app.reply_problem(c, skill_not_found(*skill_id));
+    }
+    app.reply_json(c, 200,
+                   render_page("runs", q.runs(skill_id, status, version_id, p), p.limit, p.offset),
+                   q.position());
+  });
+}
+
+void get_run(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const auto q = queries(app);
+    auto row = q.run(c->params.at("run_id"));
+    if (!row) {
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Skill run not found."));
+    }
+    app.reply_json(c, 200, std::move(*row), q.position());
+  });
+}
+
+void get_divergence(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const auto q = queries(app);
+    auto row = q.latest_divergence(c->params.at("run_id"));
+    if (!row) {
+      return app.reply_problem(
+          c, Problem::make(ProblemKind::kNotFound, "No divergence for this run."));
+    }
+    app.reply_json(c, 200, std::move(*row), q.position());
+  });
+}
+
+void get_version(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const auto q = queries(app);
+    auto row = q.version(c->params.at("id"), c->params.at("version_id"));
+    if (!row)
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Version not found."));
+    app.reply_json(c, 200, std::move(*row), q.position());
+  });
+}
+
+}  // namespace
+
+void add_skill_routes(std::vector<Route>& routes) {
+  using B = Route::Body;
+  routes.push_back(
+      {"GET", "/admin/skills/_transitions", Role::kReader, {}, B::kNone, transitions_table});
+  routes.push_back({"GET",
+                    "/admin/skills",
+                    Role::kReader,
+                    {"state", "capability_name", "limit", "offset"},
+                    B::kNone,
+                    [](App& app, const CallPtr& c) { list_skills(app, c, false); }});
+  routes.push_back({"POST", "/admin/skills", Role::kAdmin, {}, B::kJson, register_skill});
+  routes.push_back({"GET", "/admin/skills/{id}", Role::kReader, {}, B::kNone, get_skill});
+  routes.push_back({"POST", "/admin/skills/{id}/state", Role::kAdmin, {}, B::kJson, change_state});
+  routes.push_back({"POST",
+                    "/admin/skills/{id}/flags/requires_human_gate",
+                    Role::kAdmin,
+                    {},
+                    B::kJson,
+                    set_flag});
+  routes.push_back(
+      {"GET",
+       "/admin/skills/{id}/transitions",
+       Role::kReader,
+       {"limit", "offset"},
+       B::kNone,
+       [](App& app, const CallPtr& c) {
+         skill_list(app, c, 100, "transitions",
+                    [](const auto& q, const auto& id, auto p) { return q.transitions(id, p); });
+       }});
+  routes.push_back({"GET",
+                    "/admin/skills/{id}/versions",
+                    Role::kReader,
+                    {"limit", "offset"},
+                    B::kNone,
+                    [](App& app, const CallPtr& c) {
+                      skill_list(app, c, 50, "versions", [](const auto& q, const auto& id, auto p) {
+                        return q.versions(id, p);
+                      });
+                    }});
+  routes.push_back({"GET",
+                    "/admin/skills/{id}/versions/{version_id}",
+                    Role::kReader,
+                    {},
+                    B::kNone,
+                    get_version});
+  routes.push_back({"GET",
+                    "/admin/skill-drafts",
+                    Role::kReader,
+                    {"limit", "offset"},
+                    B::kNone,
+                    [](App& app, const CallPtr& c) { list_skills(app, c, true); }});
+  routes.push_back({"POST", "/admin/skill-runs", Role::kWriter, {}, B::kJson, record_run});
+  routes.push_back({"GET",
+                    "/admin/skill-runs",
+                    Role::kReader,
+                    {"status", "skill_id", "limit", "offset"},
+                    B::kNone,
+                    [](App& app, const CallPtr& c) { list_runs(app, c, false); }});
+  routes.push_back({"GET",
+                    "/admin/skills/{id}/runs",
+                    Role::kReader,
+                    {"status", "skill_version_id", "limit", "offset"},
+                    B::kNone,
+                    [](App& app, const CallPtr& c) { list_runs(app, c, true); }});
+  routes.push_back({"GET", "/admin/skill-runs/{run_id}", Role::kReader, {}, B::kNone, get_run});
+  routes.push_back({"POST",
+                    "/admin/skill-runs/{run_id}/divergence",
+                    Role::kWriter,
+                    {},
+                    B::kJson,
+                    record_divergence});
+  routes.push_back({"GET",
+                    "/admin/skill-runs/{run_id}/divergence",
+                    Role::kReader,
+                    {},
+                    B::kNone,
+                    get_divergence});
+  routes.push_back(
+      {"GET",
+       "/admin/skills/{id}/divergences",
+       Role::kReader,
+       {"limit", "offset"},
+       B::kNone,
+       [](App& app, const CallPtr& c) {
+         skill_list(app, c, 100, "divergences",
+                    [](const auto& q, const auto& id, auto p) { return q.divergences(id, p); });
+       }});
+}
+
+}  // namespace annals::server
