@@ -1,0 +1,414 @@
+// Skills over HTTP against a real annalsd (API §3-5; SPEC §10.1-10.4): registration, the
+// transition route and its errors, runs and divergences with the promotion gates, held promotions,
+// degradation with its notification and auto-lesson, and the dispatcher's skill path.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
+#include "tests/support/stub_server.h"
+#include "tests/support/temp_dir.h"
+
+namespace annals::testing {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kOps = "ops-secret";
+constexpr const char* kWorker = "worker-secret";
+constexpr const char* kViewer = "viewer-secret";
+
+class SkillsHttp : public ::testing::Test {
+ protected:
+  StubServer notifier{[](const StubRequest&) { return StubResponse{204, ""}; }};
+
+  void SetUp() override {
+    const std::string config = dir_.sub("annals.yaml");
+    std::ofstream(config) << "tokens:\n"
+                          << "  - {name: ops, token: " << kOps << ", role: admin}\n"
+                          << "  - {name: worker, token: " << kWorker << ", role: writer}\n"
+                          << "  - {name: viewer, token: " << kViewer << ", role: reader}\n"
+                          << "executors:\n  default: {type: echo}\n"
+                          << "notifier_url: '" << notifier.url("/notify") << "'\n";
+    server_ = std::make_unique<ServerProcess>(
+        ANNALSD_PATH, std::vector<std::string>{"--config", config, "--data", dir_.sub("data"),
+                                               "--listen", "127.0.0.1:0", "--log-level", "warn"});
+    client_ = std::make_unique<HttpClient>(server_->port());
+    ASSERT_EQ(client_
+                  ->post("/admin/capabilities",
+                         R"({"name":"parse_task","trigger_type":"on_message"})", kOps)
+                  .status,
+              201);
+  }
+
+  HttpReply post(const std::string& target, const json& body, const char* token = kOps,
+                 const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    return client_->post(target, body.dump(), token, headers);
+  }
+  json get(const std::string& target) {
+    auto r = client_->get(target, kViewer);
+    EXPECT_EQ(r.status, 200) << target << " " << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  static json version() {
+    return {{"yaml_backbone", "steps:\n  - name: extract\n    kind: llm\n"},
+            {"step_content", {{"extract", "Extract the task fields"}}},
+            {"output_schemas", {{"extract", {{"type", "object"}}}}}};
+  }
+  // Registers a skill with a version in `state` and returns its S+.
+  json register_skill(const std::string& state, bool gate) {
+    auto r = post("/admin/skills", {{"capability_name", "parse_task"},
+                                    {"requires_human_gate", gate},
+                                    {"initial_state", state},
+                                    {"initial_version", version()}});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body);
+  }
+  json transition(const std::string& id, const std::string& to, const std::string& reason) {
+    auto r = post("/admin/skills/" + id + "/state", {{"to_state", to}, {"reason", reason}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  json record_run(const json& s, const std::string& status = "succeeded",
+                  json extra = json::object()) {
+    json body = {{"skill_id", s["id"]},
+                 {"skill_version_id", s["current_version_id"]},
+                 {"status", status},
+                 {"started_at", "2026-04-16T10:00:00Z"},
+                 {"finished_at", "2026-04-16T10:00:01.840Z"}};
+    body.update(extra);
+    auto r = post("/admin/skill-runs", body, kWorker);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  json diverge(const std::string& run_id, double agreement) {
+    auto r = post("/admin/skill-runs/" + run_id + "/divergence", {{"overall_agreement", agreement}},
+                  kWorker);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body, nullptr, false);
+  }
+  std::vector<json> lessons(const std::string& type) {
+    const json page = get("/lessons?lesson_type=" + type);
+    return page["lessons"].get<std::vector<json>>();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(SkillsHttp, SK11SK12RegistrationAndTheTable) {
+  const json table = get("/admin/skills/_transitions");
+  EXPECT_EQ(table["count"], 18);
+  EXPECT_EQ(
+      table["transitions"][0],
+      json::parse(
+          R"({"from_state":"claude_native","to_state":"claude_native","allowed_reasons":["manual_override"]})"));
+  auto r = post("/admin/skills", {{"capability_name", "parse_task"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json s = json::parse(r.body);
+  EXPECT_EQ(s["state"], "claude_native");
+  EXPECT_EQ(s["requires_human_gate"], true);
+  EXPECT_TRUE(s["baseline_agreement"].is_null());
+  EXPECT_TRUE(s["current_version_id"].is_null());
+  EXPECT_EQ(s["shadow_sample_rate"], 0.0);
+  EXPECT_EQ(r.header("location"), "/admin/skills/" + s["id"].get<std::string>());
+  EXPECT_EQ(r.header("etag"), "\"1\"");
+  EXPECT_EQ(post("/admin/skills", {{"capability_name", "parse_task"}}).status, 409);
+  EXPECT_EQ(post("/admin/skills", {{"capability_name", "ghost"}}).status, 422);
+  ASSERT_EQ(
+      client_->post("/admin/capabilities", R"({"name":"fresh","trigger_type":"on_message"})", kOps)
+          .status,
+      201);
+  r = post(
+      "/admin/skills",
+      {{"capability_name", "fresh"}, {"initial_state", "sandbox"}, {"initial_version", version()}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json fresh = json::parse(r.body);
+  EXPECT_EQ(fresh["state"], "sandbox");
+  EXPECT_EQ(fresh["current_version"]["version_number"], 1);
+  EXPECT_EQ(fresh["current_version"]["created_by"], "human");
+  EXPECT_EQ(get("/admin/skills/" + fresh["id"].get<std::string>() + "/transitions")["count"], 0);
+  EXPECT_EQ(get("/admin/skills/" + fresh["id"].get<std::string>() + "/versions")["count"], 1);
+  EXPECT_EQ(get("/admin/skills/" + fresh["id"].get<std::string>() + "/versions/" +
+                fresh["current_version_id"].get<std::string>()),
+            fresh["current_version"]);
+  // Structural check and state/version mismatches → 422.
+  ASSERT_EQ(
+      client_->post("/admin/capabilities", R"({"name":"other","trigger_type":"on_message"})", kOps)
+          .status,
+      201);
+  json bad = version();
+  bad["yaml_backbone"] = "steps: [{kind: llm}]";
+  r = post("/admin/skills", {{"capability_name", "other"}, {"initial_version", bad}});
+  EXPECT_EQ(r.status, 422);
+  EXPECT_NE(r.body.find("step 0 has no name"), std::string::npos) << r.body;
+  EXPECT_EQ(
+      post("/admin/skills", {{"capability_name", "other"}, {"initial_state", "sandbox"}}).status,
+      422);
+  EXPECT_EQ(post("/admin/skills", {{"capability_name", "other"},
+                                   {"initial_state", "claude_native"},
+                                   {"initial_version", version()}})
+                .status,
+            422);
+  EXPECT_EQ(post("/admin/skills", {{"capability_name", "other"}}, kWorker).status, 403);
+}
+
+TEST_F(SkillsHttp, SK01ToSK10TransitionsOverHttp) {
+  const json s = json::parse(post("/admin/skills", {{"capability_name", "parse_task"}}).body);
+  const std::string id = s["id"];
+  const std::string base = "/admin/skills/" + id + "/state";
+  json t = transition(id, "skill_candidate", "gate_passed");
+  EXPECT_EQ(t["skill"]["state"], "skill_candidate");
+  EXPECT_EQ(t["transition"]["actor"], "ops");
+  EXPECT_TRUE(t["transition"]["actor_id"].is_null());
+  // SK-03 / SK-04 / SK-05: 409 with the exact details; nothing appended.
+  auto r = post(base, {{"to_state", "trusted"}, {"reason", "gate_passed"}});
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(json::parse(r.body)["detail"],
+            "Transition 'skill_candidate' → 'trusted' is not permitted.");
+  EXPECT_EQ(json::parse(r.body)["type"], "urn:annals:problem:illegal-transition");
+  r = post(base, {{"to_state", "skill_candidate"}, {"reason", "gate_passed"}});
+  EXPECT_TRUE(json::parse(r.body)["detail"].get<std::string>().starts_with(
+      "Self-loop transition not allowed"));
+  r = post(base, {{"to_state", "claude_native"}, {"reason", "gate_passed"}});
+  EXPECT_TRUE(
+      json::parse(r.body)["detail"].get<std::string>().ends_with("allowed: manual_override"));
+  // SK-06: unknown id → 404; a bad enum → 422 first.
+  const std::string unknown = "/admin/skills/0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b/state";
+  EXPECT_EQ(post(unknown, {{"to_state", "draft"}, {"reason", "gate_passed"}}).status, 404);
+  r = post(unknown, {{"to_state", "not_a_real_state"}, {"reason", "gate_passed"}});
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(json::parse(r.body)["errors"][0]["field"], "to_state");
+  // If-Match.
+  EXPECT_EQ(
+      post(base, {{"to_state", "draft"}, {"reason", "gate_passed"}}, kOps, {{"If-Match", "\"1\""}})
+          .status,
+      412);
+  EXPECT_EQ(get("/admin/skills/" + id + "/transitions")["count"], 1);
+  // SK-02: the walk to trusted (a human actor is never blocked by the gate).
+  transition(id, "draft", "gate_passed");
+  transition(id, "sandbox", "human_approval");
+  transition(id, "shadow_primary", "gate_passed");
+  t = transition(id, "trusted", "human_approval");
+  EXPECT_TRUE(t["skill"]["baseline_agreement"].is_null()) << "BL-03: no divergences";
+  EXPECT_EQ(t["skill"]["shadow_sample_rate"], 0.05);
+  EXPECT_EQ(get("/admin/skills/" + id + "/transitions")["count"], 5);
+  transition(id, "flagged_for_review", "degradation");
+  // SK-10: actor_id and notes; `at` is the skill's new updated_at.
+  r = post(base, {{"to_state", "trusted"},
+                  {"reason", "human_approval"},
+                  {"actor_id", "nick"},
+                  {"notes", "reviewed"}});
+  ASSERT_EQ(r.status, 200);
+  const json row = json::parse(r.body)["transition"];
+  EXPECT_EQ(row["actor"], "ops");
+  EXPECT_EQ(row["actor_id"], "nick");
+  EXPECT_EQ(row["notes"], "reviewed");
+  EXPECT_EQ(row["at"], json::parse(r.body)["skill"]["updated_at"]);
+  EXPECT_EQ(get("/admin/skills/" + id + "/transitions?limit=1")["transitions"][0], row);
+  EXPECT_EQ(get("/admin/skills?state=trusted")["count"], 1);
+  EXPECT_EQ(get("/admin/skills?state=draft")["count"], 0);
+  EXPECT_EQ(client_->get("/admin/skills?state=bogus", kViewer).status, 422);
+}
+
+TEST_F(SkillsHttp, GT01GT05GT06SandboxGateHeldPromotionAndTheFlag) {
+  const json s = register_skill("sandbox", true);
+  const std::string id = s["id"];
+  for (int i = 1; i <= 19; ++i) {
+    EXPECT_TRUE(record_run(s)["effects"].empty()) << i;
+  }
+  json last = record_run(s);
+  ASSERT_EQ(last["effects"].size(), 1u);
+  EXPECT_EQ(last["effects"][0]["type"], "SkillPromotionHeld");
+  EXPECT_EQ(last["effects"][0]["to_state"], "shadow_primary");
+  EXPECT_TRUE(record_run(s)["effects"].empty()) << "held once per version and state";
+  json detail = get("/admin/skills/" + id);
+  EXPECT_EQ(detail["state"], "sandbox");
+  EXPECT_EQ(detail["promotion_held"]["metrics"],
+            json::parse(R"({"validity_rate":1.0,"runs_examined":20})"));
+  // The merge_hold auto-lesson (an observer, after the commit).
+  std::vector<json> holds;
+  for (int i = 0; i < 500 && holds.empty(); ++i) {
+    holds = lessons("merge_hold");
+    if (holds.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(holds[0]["work_item_id"], id);
+  EXPECT_EQ(holds[0]["stage"], "shadow_primary");
+  // GT-06: the flag off promotes in the same response.
+  auto r = post("/admin/skills/" + id + "/flags/requires_human_gate", {{"value", false}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json flagged = json::parse(r.body);
+  const std::string etag = r.header("etag");
+  EXPECT_EQ(flagged["skill"]["state"], "shadow_primary");
+  ASSERT_EQ(flagged["effects"].size(), 1u);
+  EXPECT_EQ(flagged["effects"][0]["reason"], "gate_passed");
+  const json row = get("/admin/skills/" + id + "/transitions?limit=1")["transitions"][0];
+  EXPECT_EQ(row["actor"], "system");
+  EXPECT_EQ(row["to_state"], "shadow_primary");
+  // Same value again: no event.
+  r = post("/admin/skills/" + id + "/flags/requires_human_gate", {{"value", false}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("etag"), etag);
+  EXPECT_TRUE(json::parse(r.body)["effects"].empty());
+  EXPECT_EQ(post("/admin/skills/" + id + "/flags/requires_human_gate", {{"value", "no"}}).status,
+            422);
+}
+
+TEST_F(SkillsHttp, GT07DG03ShadowGateThenDegradationWithNotificationAndLesson) {
+  const json s = register_skill("sandbox", false);
+  const std::string id = s["id"];
+  transition(id, "shadow_primary", "human_approval");
+  json last;
+  for (int i = 1; i <= 100; ++i) {
+    const json run = record_run(s);
+    last = diverge(run["id"], 0.9);
+    if (i < 100) {
+      EXPECT_TRUE(last["effects"].empty()) << i;
+    }
+  }
+  ASSERT_EQ(last["effects"].size(), 1u);
+  EXPECT_EQ(last["effects"][0]["to_state"], "trusted");
+  EXPECT_EQ(last["effects"][0]["notes"], R"({"mean_agreement":0.9,"runs_examined":100})");
+  json detail = get("/admin/skills/" + id);
+  EXPECT_EQ(detail["state"], "trusted");
+  EXPECT_EQ(detail["baseline_agreement"], 0.9);
+  // Degradation over the latest 30 divergences (all of them, older ones included): 0.4s push the
+  // 0.9s out; the 7th leaves 23 successes of 30 → upper 0.882078 < 0.9 → flagged (DG-07).
+  const json run = record_run(s);
+  for (int i = 1; i <= 7; ++i) {
+    last = diverge(run["id"], 0.4);
+    if (i < 7) {
+      EXPECT_TRUE(last["effects"].empty()) << i;
+    }
+  }
+  ASSERT_EQ(last["effects"].size(), 1u);
+  EXPECT_EQ(last["effects"][0]["to_state"], "flagged_for_review");
+  EXPECT_EQ(last["effects"][0]["reason"], "degradation");
+  EXPECT_TRUE(last["effects"][0]["notes"].get<std::string>().starts_with(
+      R"({"current_successes":23,"current_trials":30,"current_ci_lower":0.5907)"))
+      << last["effects"][0]["notes"];
+  ASSERT_TRUE(notifier.wait_for_requests(1, 5s));
+  const json note = json::parse(notifier.requests()[0].body);
+  EXPECT_EQ(note["kind"], "skill_flagged");
+  EXPECT_EQ(note["priority"], 4);
+  EXPECT_EQ(note["skill_id"], id);
+  EXPECT_EQ(note["content"], "Trusted skill 'parse_task' (" + id +
+                                 ") degraded: CI upper 0.88 < baseline 0.90; demoted to "
+                                 "flagged_for_review pending human decision.");
+  std::vector<json> degraded;
+  for (int i = 0; i < 500 && degraded.empty(); ++i) {
+    degraded = lessons("deploy_degraded");
+    if (degraded.empty()) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(degraded.size(), 1u);
+  EXPECT_EQ(degraded[0]["stage"], "degradation");
+  // BL-01: human approval back to trusted → baseline = mean of the latest 100 divergences.
+  const json back = transition(id, "trusted", "human_approval");
+  EXPECT_NEAR(back["skill"]["baseline_agreement"].get<double>(), (93 * 0.9 + 7 * 0.4) / 100, 1e-12);
+  // Divergence reads.
+  EXPECT_EQ(
+      get("/admin/skill-runs/" + run["id"].get<std::string>() + "/divergence")["overall_agreement"],
+      0.4);
+  EXPECT_EQ(get("/admin/skills/" + id + "/divergences")["count"], 100);
+}
+
+TEST_F(SkillsHttp, RunsAndDivergencesValidateAndRead) {
+  const json s = register_skill("sandbox", true);
+  const std::string id = s["id"];
+  const json run = record_run(
+      s, "failed",
+      {{"inputs", {{"text", "pay rent"}}},
+       {"step_results",
+        json::parse(
+            R"([{"step_name":"b","step_index":1},{"step_name":"a","step_index":0,"validation_status":"continued","prompt_tokens":12}])")},
+       {"total_cost_usd", 0.0031}});
+  EXPECT_EQ(run["inputs"]["text"], "pay rent");
+  EXPECT_EQ(run["step_results"][0]["step_name"], "a");
+  EXPECT_EQ(run["step_results"][0]["step_kind"], "llm");
+  EXPECT_EQ(run["total_cost_usd"], 0.0031);
+  EXPECT_EQ(run["user_id"], "worker");
+  const json stored = get("/admin/skill-runs/" + run["id"].get<std::string>());
+  json expected = run;
+  expected.erase("effects");
+  EXPECT_EQ(stored, expected);
+  EXPECT_EQ(get("/admin/skills/" + id + "/runs?status=failed")["count"], 1);
+  EXPECT_EQ(get("/admin/skills/" + id + "/runs?status=succeeded")["count"], 0);
+  EXPECT_EQ(get("/admin/skill-runs?skill_id=" + id)["count"], 1);
+  EXPECT_FALSE(get("/admin/skill-runs")["runs"][0].contains("inputs")) << "lists serve R";
+  auto bad = [&](json patch) {
+    json body = {{"skill_id", id},
+                 {"skill_version_id", s["current_version_id"]},
+                 {"status", "succeeded"},
+                 {"started_at", "2026-04-16T10:00:00Z"},
+                 {"finished_at", "2026-04-16T10:00:01Z"}};
+    body.update(patch);
+    return post("/admin/skill-runs", body, kWorker).status;
+  };
+  EXPECT_EQ(bad({{"skill_id", "0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"}}), 422);
+  EXPECT_EQ(bad({{"skill_version_id", "0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"}}), 422);
+  EXPECT_EQ(bad({{"finished_at", "2026-04-16T09:00:00Z"}}), 422);
+  EXPECT_EQ(bad({{"automation_run_id", "0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"}}), 422);
+  EXPECT_EQ(bad({{"status", "done"}}), 422);
+  EXPECT_EQ(bad({{"step_results", json::parse(R"([{"step_index":-1}])")}}), 422);
+  EXPECT_EQ(bad({{"colour", "red"}}), 422);
+  // Divergences: clamped, submitted kept; bad values 422; unknown run 404.
+  const json d = diverge(run["id"], -0.3);
+  EXPECT_EQ(d["overall_agreement"], 0.0);
+  EXPECT_EQ(d["submitted_agreement"], -0.3);
+  EXPECT_EQ(post("/admin/skill-runs/" + run["id"].get<std::string>() + "/divergence",
+                 {{"overall_agreement", true}}, kWorker)
+                .status,
+            422);
+  EXPECT_EQ(post("/admin/skill-runs/0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b/divergence",
+                 {{"overall_agreement", 0.5}}, kWorker)
+                .status,
+            404);
+  EXPECT_EQ(client_->get("/admin/skills/0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b/runs", kViewer).status,
+            404);
+  EXPECT_EQ(
+      client_->get("/admin/skill-runs/0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b/divergence", kViewer)
+          .status,
+      404);
+}
+
+TEST_F(SkillsHttp, DP02AutomationsRunThroughALiveSkill) {
+  const json s = register_skill("sandbox", false);
+  const std::string id = s["id"];
+  auto a = post("/admin/automations", {{"name", "parse inbox"},
+                                       {"capability_name", "parse_task"},
+                                       {"inputs", json::object()},
+                                       {"trigger_type", "on_manual"},
+                                       {"min_interval_seconds", 0}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  const std::string automation = json::parse(a.body)["id"];
+  auto run_path = [&] {
+    auto r = post("/admin/automations/" + automation + "/run-now", json::object());
+    EXPECT_EQ(r.status, 202) << r.body;
+    json run;
+    for (int i = 0; i < 500; ++i) {
+      run = get("/admin/automations/" + automation + "/runs?limit=1")["runs"][0];
+      if (run["status"] != "running") break;
+      std::this_thread::sleep_for(5ms);
+    }
+    return run;
+  };
+  EXPECT_EQ(run_path()["execution_path"], "claude_native");  // sandbox
+  transition(id, "shadow_primary", "human_approval");
+  transition(id, "trusted", "human_approval");
+  const json run = run_path();
+  EXPECT_EQ(run["execution_path"], "skill");
+  EXPECT_EQ(run["skill_id"], id);
+  EXPECT_EQ(run["skill_version_id"], s["current_version_id"]);
+  // A skill run can name that automation run.
+  const json linked = record_run(s, "succeeded", {{"automation_run_id", run["id"]}});
+  EXPECT_EQ(linked["automation_run_id"], run["id"]);
+}
+
+}  // namespace
+}  // namespace annals::testing
