@@ -248,3 +248,106 @@ RC_GTEST_PROP(ReplayDeterminism, AutomationsRunsAndLedgerRebuildToTheLiveDigests
 
 }  // namespace
 }  // namespace annals
+
+namespace annals {
+namespace {
+
+struct SkillOp {
+  int kind = 0;  // 0 run, 1 divergence, 2 transition, 3 flag
+  int a = 0, b = 0;
+};
+
+}  // namespace
+}  // namespace annals
+
+namespace rc {
+template <>
+struct Arbitrary<annals::SkillOp> {
+  static Gen<annals::SkillOp> arbitrary() {
+    return gen::build<annals::SkillOp>(
+        gen::set(&annals::SkillOp::kind,
+                 gen::weightedElement<int>({{6, 0}, {6, 1}, {2, 2}, {1, 3}})),
+        gen::set(&annals::SkillOp::a, gen::inRange(0, 8)),
+        gen::set(&annals::SkillOp::b, gen::inRange(0, 5)));
+  }
+};
+}  // namespace rc
+
+namespace annals {
+namespace {
+
+RC_GTEST_PROP(ReplayDeterminism, SkillsRunsAndDivergencesRebuildToTheLiveDigests,
+              (const std::vector<SkillOp>& ops)) {
+  Config config;
+  config.sandbox_promotion_min_runs = 3;
+  config.shadow_primary_promotion_min_runs = 4;
+  config.degradation_rolling_window = 4;
+  testing::Harness h(config);
+  capability::Fields cap;
+  cap.name = "parse_task";
+  cap.trigger_type = "on_message";
+  RC_ASSERT(h.run([&](auto ctx, auto done) {
+               h.capabilities().register_capability(cap, ctx, done);
+             }).status == 201);
+  auto reg = commands::parse_register_skill(
+      nlohmann::json{{"capability_name", "parse_task"},
+                     {"requires_human_gate", *rc::gen::arbitrary<bool>()},
+                     {"initial_state", "sandbox"},
+                     {"initial_version",
+                      {{"yaml_backbone", "steps: []"},
+                       {"step_content", nlohmann::json::object()},
+                       {"output_schemas", nlohmann::json::object()}}}});
+  RC_ASSERT(reg.has_value());
+  auto& skills = *h.core().skills;
+  auto r = h.run([&](auto ctx, auto done) { skills.register_skill(*reg, ctx, done); });
+  RC_ASSERT(r.status == 201);
+  const auto s = nlohmann::json::parse(r.body);
+  const std::string id = s["id"], version = s["current_version_id"];
+  std::vector<std::string> runs;
+  static const std::vector<std::string> states = {
+      "claude_native", "skill_candidate",    "draft",   "sandbox", "shadow_primary",
+      "trusted",       "flagged_for_review", "degraded"};
+  static const std::vector<std::string> reasons = {"gate_passed", "human_approval", "degradation",
+                                                   "evolution_failed", "manual_override"};
+  for (const auto& op : ops) {
+    h.advance(1000);
+    if (op.kind == 0) {
+      auto d = commands::parse_skill_run(
+          nlohmann::json{{"skill_id", id},
+                         {"skill_version_id", version},
+                         {"status", op.a % 4 == 0 ? "failed" : "succeeded"},
+                         {"started_at", "2026-04-16T10:00:00Z"},
+                         {"finished_at", "2026-04-16T10:00:01Z"}});
+      RC_ASSERT(d.has_value());
+      auto rr = h.run([&](auto ctx, auto done) { skills.record_run(*d, ctx, done); });
+      RC_ASSERT(rr.status == 201);
+      runs.push_back(nlohmann::json::parse(rr.body)["id"]);
+    } else if (op.kind == 1 && !runs.empty()) {
+      commands::DivergenceDraft d;
+      d.submitted = op.b * 0.3 - 0.1;
+      const std::string run = runs[static_cast<std::size_t>(op.a) % runs.size()];
+      RC_ASSERT(h.run([&](auto ctx, auto done) {
+                   skills.record_divergence(run, d, ctx, done);
+                 }).status == 201);
+    } else if (op.kind == 2) {
+      skill::TransitionRequest t{states[static_cast<std::size_t>(op.a)],
+                                 reasons[static_cast<std::size_t>(op.b)], "", std::nullopt,
+                                 std::nullopt};
+      const auto st =
+          h.run([&](auto ctx, auto done) { skills.transition(id, t, ctx, done); }).status;
+      RC_ASSERT(st == 200 || st == 409);
+    } else if (op.kind == 3) {
+      RC_ASSERT(h.run([&](auto ctx, auto done) {
+                   skills.set_flag(id, op.a % 2 == 0, ctx, done);
+                 }).status == 200);
+    }
+  }
+  for (const char* name : {"skills", "skill_runs", "divergences"}) {
+    const auto live = h.projector().status(name);
+    RC_ASSERT(live.has_value());
+    RC_ASSERT(h.projector().rebuild({name}, 0).read_models[0].digest == live->digest);
+  }
+}
+
+}  // namespace
+}  // namespace annals
