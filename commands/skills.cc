@@ -334,6 +334,37 @@ std::expected<RunDraft, Problem> parse_skill_run(const json& body) {
   return d;
 }
 
+std::expected<skill::CorrectionRecorded, Problem> parse_correction(const json& body) {
+  BodyReader r(body);
+  skill::CorrectionRecorded c;
+  c.task_type = r.required_string("task_type");
+  if (body.contains("task_type") && body.at("task_type").is_string() &&
+      !capability::is_name(c.task_type)) {
+    r.error("task_type", "must be a capability name");
+  }
+  c.field_corrected = r.required_string("field_corrected");
+  if (utf8_length(c.field_corrected) > 200) {
+    r.error("field_corrected", "must be at most 200 characters");
+  }
+  auto bounded = [&](const char* name, std::size_t max) {
+    auto v = r.opt_string(name);
+    if (v && utf8_length(*v) > max) {
+      r.error(name, "must be at most " + std::to_string(max) + " characters");
+    }
+    return v;
+  };
+  c.user_id = bounded("user_id", 200);
+  c.task_id = bounded("task_id", 200);
+  c.input_text = bounded("input_text", 10'000);
+  c.original_value = bounded("original_value", 10'000);
+  c.corrected_value = bounded("corrected_value", 10'000);
+  c.rule_extracted = bounded("rule_extracted", 10'000);
+  c.timestamp = instant_field(body, "timestamp", r, false).value_or(0);
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return c;
+}
+
 std::expected<DivergenceDraft, Problem> parse_divergence(const json& body) {
   BodyReader r(body);
   DivergenceDraft d;
@@ -371,6 +402,12 @@ SkillCommands::SkillCommands(CommandBus& bus, const Config& config, Observe obse
           [](std::optional<skill::Skill>& s, const events::StoredEvent& e) {
             if (auto ev = events::decode_skill_event(e))
               skill::evolve(s, *ev, e.event().recorded_at());
+          }),
+      corrections_(
+          bus, [](const std::string& type) { return capability::stream_name(type); },
+          [](std::optional<std::vector<Micros>>& times, const events::StoredEvent& e) {
+            if (!times) times.emplace();
+            if (auto c = events::decode_correction(e)) times->push_back(c->timestamp);
           }) {}
 
 skill::Knobs SkillCommands::knobs() const {
@@ -511,7 +548,7 @@ void SkillCommands::set_flag(std::string id, bool value, CommandContext ctx,
               version = promoted->stream_version;
               position = promoted->last_position;
               effects.push_back({id, after.state->capability_name, position, out.transition,
-                                 std::nullopt, std::nullopt});
+                                 std::nullopt, std::nullopt, std::nullopt});
             }
           }
         }
@@ -573,7 +610,7 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
             if (!policy) return Reply::error(policy.error());
             version = policy->stream_version;
             effects.push_back({id, after.state->capability_name, policy->last_position,
-                               out.transition, out.held, std::nullopt});
+                               out.transition, out.held, std::nullopt, std::nullopt});
           }
         }
         Reply r;
@@ -617,8 +654,9 @@ void SkillCommands::record_divergence(std::string run_id, DivergenceDraft d, Com
         const auto k = knobs();
         const std::string tid = new_uuid_v7(tx.now());
         std::optional<skill::Event> follow;
-        SkillEffect effect{id,          after.state->capability_name, 0, std::nullopt, std::nullopt,
-                           std::nullopt};
+        SkillEffect effect{
+            id,          after.state->capability_name, 0, std::nullopt, std::nullopt, std::nullopt,
+            std::nullopt};
         if (after.state->state == "shadow_primary") {
           const auto out = skill::shadow_gate(*after.state, k, tid);
           effect.transition = out.transition;
@@ -680,6 +718,26 @@ SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifi
                          .dump();
           lessons.record(std::move(l), system, log_failure);
         }
+        if (e.cluster) {
+          notifier.send({"skill_flagged", 4,
+                         "Skill '" + e.capability_name +
+                             "' flagged for review: " + std::to_string(e.cluster->count) +
+                             " user corrections in the last " + std::to_string(e.cluster->window) +
+                             " runs. Review at /admin/skills/" + e.skill_id + ".",
+                         e.skill_id, std::nullopt, std::nullopt},
+                        clock());
+          lesson::Fields l;
+          l.lesson_type = "deploy_degraded";
+          l.work_item_id = e.skill_id;
+          l.stage = "correction_cluster";
+          l.agent = "annals";
+          l.source = "auto";
+          l.root_cause = e.cluster->transition.notes;
+          l.detail = json{{"capability_name", e.capability_name},
+                          {"transition_id", e.cluster->transition.transition_id}}
+                         .dump();
+          lessons.record(std::move(l), system, log_failure);
+        }
         if (e.degradation && e.transition) {
           char text[512];
           std::snprintf(text, sizeof text,
@@ -704,6 +762,57 @@ SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifi
       }
     });
   };
+}
+
+void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContext ctx,
+                                      std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, c = std::move(c), ctx](events::Transaction& tx,
+                                    std::vector<SkillEffect>& effects) mutable {
+        if (c.timestamp == 0) c.timestamp = tx.now();
+        c.correction_id = new_uuid_v7(tx.now());
+        const std::vector<events::NewEvent> evs{events::encode(c)};
+        auto appended =
+            tx.append(capability::stream_name(c.task_type), events::ExpectedVersion::any(), evs,
+                      {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        std::uint64_t position = appended->last_position;
+        std::string cluster = "null";
+        // The fast path: the capability's skill, when eligible.
+        if (auto id = tx.get(index_, "c" + c.task_type)) {
+          const std::vector<Micros> times = *corrections_.fold(tx, c.task_type).state;
+          const auto& f = cache_.fold(tx, *id);
+          if (f.state) {
+            auto hit = skill::correction_cluster(
+                *f.state, times, config_.correction_cluster_window_runs,
+                config_.correction_cluster_threshold, new_uuid_v7(tx.now()));
+            if (hit) {
+              const std::vector<events::NewEvent> more{
+                  events::encode(skill::Event{hit->transition})};
+              auto flagged =
+                  tx.append(skill::stream_name(*id), events::ExpectedVersion::exact(f.version),
+                            more, {"system", ctx.correlation_id, std::nullopt});
+              if (!flagged) return Reply::error(flagged.error());
+              position = flagged->last_position;
+              cluster = "{\"skill_id\":\"" + *id + "\",\"capability_name\":\"" + c.task_type +
+                        "\",\"correction_count\":" + std::to_string(hit->count) + "}";
+              effects.push_back(
+                  {*id, c.task_type, position, hit->transition, std::nullopt, std::nullopt, hit});
+            }
+          }
+        }
+        std::string body = skill::render_correction(c, tx.now());
+        body.pop_back();
+        body += ",\"cluster\":" + cluster + "}";
+        Reply r;
+        r.status = 201;
+        r.body = with_effects(std::move(body), effects);
+        r.etag = appended->stream_version;
+        r.position = position;
+        return r;
+      },
+      std::move(done));
 }
 
 automation::Path SkillCommands::path_for(events::Transaction& tx, const std::string& capability) {

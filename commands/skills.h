@@ -42,6 +42,8 @@ std::expected<skill::TransitionRequest, Problem> parse_transition(const nlohmann
 std::expected<bool, Problem> parse_flag(const nlohmann::json& body);
 std::expected<RunDraft, Problem> parse_skill_run(const nlohmann::json& body);
 std::expected<DivergenceDraft, Problem> parse_divergence(const nlohmann::json& body);
+// `timestamp` 0 = now.
+std::expected<skill::CorrectionRecorded, Problem> parse_correction(const nlohmann::json& body);
 
 // What observers react to after a commit (SPEC §4.7, §5).
 struct SkillEffect {
@@ -50,6 +52,7 @@ struct SkillEffect {
   std::optional<skill::StateChanged> transition;
   std::optional<skill::PromotionHeld> held;
   std::optional<skill::Degradation> degradation;
+  std::optional<skill::ClusterHit> cluster;
 };
 
 class SkillCommands {
@@ -63,6 +66,9 @@ class SkillCommands {
   void set_flag(std::string id, bool value, CommandContext ctx, std::function<void(Reply)> done);
   void record_run(RunDraft d, CommandContext ctx, std::function<void(Reply)> done);
   void record_divergence(std::string run_id, DivergenceDraft d, CommandContext ctx,
+                         std::function<void(Reply)> done);
+  // RecordCorrection with the correction-cluster fast path (SPEC §2.14).
+  void record_correction(skill::CorrectionRecorded c, CommandContext ctx,
                          std::function<void(Reply)> done);
 
   // SPEC §3.7 step 3 as a commit sees it: the skill path when the capability's skill is
@@ -83,6 +89,8 @@ class SkillCommands {
   rocksdb::ColumnFamilyHandle* index_;            // "agg.skills"
   rocksdb::ColumnFamilyHandle* automation_runs_;  // "agg.automation_runs"
   AggregateCache<skill::Skill> cache_;
+  // Correction timestamps per task type, folded from the capability streams.
+  AggregateCache<std::vector<Micros>> corrections_;
 };
 
 class LessonCommands;

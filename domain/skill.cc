@@ -422,6 +422,51 @@ std::optional<Skill> skill_from_json(std::string_view text) {
   }
 }
 
+std::string render_correction(const CorrectionRecorded& c, Micros recorded_at) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(c.correction_id);
+  w.key("task_type").value(c.task_type);
+  w.key("user_id").value(c.user_id);
+  w.key("task_id").value(c.task_id);
+  w.key("input_text").value(c.input_text);
+  w.key("field_corrected").value(c.field_corrected);
+  w.key("original_value").value(c.original_value);
+  w.key("corrected_value").value(c.corrected_value);
+  w.key("rule_extracted").value(c.rule_extracted);
+  w.key("timestamp").instant(c.timestamp);
+  w.key("recorded_at").instant(recorded_at);
+  w.end_object();
+  return out;
+}
+
+std::optional<ClusterHit> correction_cluster(const Skill& s, const std::vector<Micros>& timestamps,
+                                             std::int64_t window_runs, std::int64_t threshold,
+                                             const std::string& transition_id) {
+  if (s.state != "trusted" && s.state != "shadow_primary") return std::nullopt;
+  std::int64_t window = 0;
+  Micros oldest_at = 0;
+  for (auto it = s.run_order.rbegin(); it != s.run_order.rend() && window < window_runs; ++it) {
+    oldest_at = s.runs.at(*it).started_at;
+    ++window;
+  }
+  if (window == 0) return std::nullopt;
+  const auto count =
+      std::count_if(timestamps.begin(), timestamps.end(), [&](Micros t) { return t >= oldest_at; });
+  if (count < threshold) return std::nullopt;
+  ClusterHit hit;
+  hit.count = count;
+  hit.window = window;
+  hit.transition.transition_id = transition_id;
+  hit.transition.from_state = s.state;
+  hit.transition.to_state = "flagged_for_review";
+  hit.transition.reason = "degradation";
+  hit.transition.notes = "correction_cluster: " + std::to_string(count) +
+                         " corrections over last " + std::to_string(window) + " runs";
+  return hit;
+}
+
 double clamp_agreement(double submitted) { return std::clamp(submitted, 0.0, 1.0); }
 
 std::string render_transition(const StateChanged& c, const std::string& skill_id,

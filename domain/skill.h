@@ -192,6 +192,26 @@ struct Degradation {
 // Degradation detection of a trusted skill (SPEC §2.13).
 Degradation detect_degradation(const Skill& s, const Knobs& k, const std::string& transition_id);
 
+// Corrections (SPEC §2.14), stored on the task type's capability stream.
+struct CorrectionRecorded {
+  std::string correction_id, task_type;
+  std::optional<std::string> user_id, task_id, input_text;
+  std::string field_corrected;
+  std::optional<std::string> original_value, corrected_value, rule_extracted;
+  Micros timestamp = 0;
+};
+std::string render_correction(const CorrectionRecorded& c, Micros recorded_at);
+
+struct ClusterHit {
+  std::int64_t count = 0, window = 0;
+  StateChanged transition;  // → flagged_for_review, reason degradation
+};
+// The correction-cluster check of one skill (SPEC §2.14): eligible when trusted or
+// shadow_primary; `timestamps` are the task type's correction timestamps (any order).
+std::optional<ClusterHit> correction_cluster(const Skill& s, const std::vector<Micros>& timestamps,
+                                             std::int64_t window_runs, std::int64_t threshold,
+                                             const std::string& transition_id);
+
 // Resources of API §3-5 (S, S+, V, T, R, R+, D).
 std::string render(const Skill& s, double trusted_rate, bool detail);
 std::string render(const Version& v, const std::string& skill_id);

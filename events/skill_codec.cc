@@ -239,4 +239,38 @@ std::optional<skill::Event> decode_skill_event(const StoredEvent& e) {
   }
 }
 
+NewEvent encode(const skill::CorrectionRecorded& c) {
+  return {fb::Payload::CorrectionRecorded, [c](Builder& b) {
+            auto id = b.CreateString(c.correction_id);
+            auto type = b.CreateString(c.task_type);
+            auto user = opt_string(b, c.user_id);
+            auto task = opt_string(b, c.task_id);
+            auto input = opt_string(b, c.input_text);
+            auto field = b.CreateString(c.field_corrected);
+            auto original = opt_string(b, c.original_value);
+            auto corrected = opt_string(b, c.corrected_value);
+            auto rule = opt_string(b, c.rule_extracted);
+            return fb::CreateCorrectionRecorded(b, id, type, user, task, input, field, original,
+                                                corrected, rule, c.timestamp)
+                .Union();
+          }};
+}
+
+std::optional<skill::CorrectionRecorded> decode_correction(const StoredEvent& e) {
+  const auto* p = e.event().payload_as_CorrectionRecorded();
+  if (p == nullptr) return std::nullopt;
+  skill::CorrectionRecorded c;
+  c.correction_id = str(p->correction_id());
+  c.task_type = str(p->task_type());
+  c.user_id = opt(p->user_id());
+  c.task_id = opt(p->task_id());
+  c.input_text = opt(p->input_text());
+  c.field_corrected = str(p->field_corrected());
+  c.original_value = opt(p->original_value());
+  c.corrected_value = opt(p->corrected_value());
+  c.rule_extracted = opt(p->rule_extracted());
+  c.timestamp = p->timestamp();
+  return c;
+}
+
 }  // namespace annals::events

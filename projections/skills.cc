@@ -107,6 +107,39 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("s" + id + '\0' + desc(e.position), d.divergence_id);
 }
 
+void CorrectionsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  auto c = events::decode_correction(e);
+  if (!c) return;
+  rows.put("r" + c->correction_id, skill::render_correction(*c, e.event().recorded_at()));
+  const std::string order = desc_time(c->timestamp) + c->correction_id;
+  rows.put("a" + order, "");
+  rows.put("t" + c->task_type + '\0' + order, "");
+}
+
+std::vector<std::string> CorrectionsQueries::list(const CorrectionFilter& f, Page p) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  const std::string prefix = f.task_type ? "t" + *f.task_type + '\0' : "a";
+  std::vector<std::string> out;
+  std::int64_t skipped = 0;
+  // until is exclusive: start after every key of `until` itself.
+  it->Seek(f.until ? prefix + desc_time(*f.until - 1) : prefix);
+  for (; it->Valid() && it->key().starts_with(prefix) &&
+         static_cast<std::int64_t>(out.size()) < p.limit;
+       it->Next()) {
+    const auto key = it->key().ToStringView();
+    const auto at = static_cast<Micros>(std::numeric_limits<std::uint64_t>::max() -
+                                        events::read_u64_be(key, prefix.size()));
+    if (f.since && at < *f.since) break;
+    if (skipped++ < p.offset) continue;
+    std::string value;
+    if (db_->Get(ro, cf_, "r" + std::string(key.substr(prefix.size() + 8)), &value).ok()) {
+      out.push_back(std::move(value));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> SkillsQueries::scan(
     rocksdb::ColumnFamilyHandle* cf, const std::string& prefix, Page p,
     const std::function<std::optional<std::string>(std::string_view, std::string_view)>& take)

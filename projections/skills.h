@@ -44,8 +44,33 @@ class DivergencesProjection final : public Projection {
   void apply(const events::StoredEvent& e, Rows& rows) override;
 };
 
+// `corrections`: r <id> → `K`; a <~timestamp> <id> → ""; t <task_type> 0 <~timestamp> <id> → "".
+class CorrectionsProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "corrections"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
 struct Page {
   std::int64_t limit = 100, offset = 0;
+};
+
+struct CorrectionFilter {
+  std::optional<std::string> task_type;
+  std::optional<Micros> since, until;  // since inclusive, until exclusive, on `timestamp`
+};
+
+class CorrectionsQueries {
+ public:
+  CorrectionsQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, events::ReadView view)
+      : db_(db), cf_(cf), view_(std::move(view)) {}
+  std::uint64_t position() const { return view_.head(); }
+  std::vector<std::string> list(const CorrectionFilter& f, Page p) const;
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  events::ReadView view_;
 };
 
 class SkillsQueries {

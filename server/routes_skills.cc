@@ -215,10 +215,42 @@ void get_version(App& app, const CallPtr& c) {
   });
 }
 
+void record_correction(App& app, const CallPtr& c) {
+  command(app, c, commands::parse_correction, [&app](auto correction, auto ctx, auto done) {
+    app.core().skills->record_correction(std::move(correction), std::move(ctx), std::move(done));
+  });
+}
+
+void list_corrections(App& app, const CallPtr& c) {
+  auto p = page(*c, 100);
+  if (!p) return app.reply_problem(c, p.error());
+  auto since = query_instant(*c, "since");
+  auto until = query_instant(*c, "until");
+  if (!since) return app.reply_problem(c, since.error());
+  if (!until) return app.reply_problem(c, until.error());
+  projections::CorrectionFilter f;
+  if (const std::string* t = query_string(*c, "task_type")) f.task_type = *t;
+  f.since = *since;
+  f.until = *until;
+  app.after_min_position(c, [&app, c, f, p = *p] {
+    const projections::CorrectionsQueries q(app.store().db(), app.projector().family("corrections"),
+                                            app.store().read_view());
+    app.reply_json(c, 200, render_page("corrections", q.list(f, p), p.limit, p.offset),
+                   q.position());
+  });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
   using B = Route::Body;
+  routes.push_back({"POST", "/admin/corrections", Role::kWriter, {}, B::kJson, record_correction});
+  routes.push_back({"GET",
+                    "/admin/corrections",
+                    Role::kReader,
+                    {"task_type", "since", "until", "limit", "offset"},
+                    B::kNone,
+                    list_corrections});
   routes.push_back(
       {"GET", "/admin/skills/_transitions", Role::kReader, {}, B::kNone, transitions_table});
   routes.push_back({"GET",

@@ -312,6 +312,24 @@ TEST(SkillDegradation, DG02ToDG07) {
   }
 }
 
+TEST(SkillCorrections, CC03CC04ClusterEligibilityAndWindow) {
+  // CC-04: shadow_primary with 3 runs and 2 corrections after the oldest.
+  Skill s = skill_in("shadow_primary");
+  for (int i = 0; i < 3; ++i) {
+    add_run(s, "r" + std::to_string(i), "v1", "succeeded");
+    s.runs["r" + std::to_string(i)].started_at = 100 + i;
+  }
+  auto hit = skill::correction_cluster(s, {99, 101, 105}, 10, 2, "t");
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->count, 2);
+  EXPECT_EQ(hit->transition.notes, "correction_cluster: 2 corrections over last 3 runs");
+  EXPECT_EQ(hit->transition.reason, "degradation");
+  // CC-03: sandbox, flagged, or no runs → no hit.
+  EXPECT_FALSE(skill::correction_cluster(skill_in("sandbox"), {1, 2, 3, 4, 5}, 10, 2, "t"));
+  EXPECT_FALSE(skill::correction_cluster(skill_in("flagged_for_review"), {1, 2, 3}, 10, 2, "t"));
+  EXPECT_FALSE(skill::correction_cluster(skill_in("trusted"), {1, 2, 3, 4, 5}, 10, 2, "t"));
+}
+
 TEST(SkillVersions, SK12StructuralCheck) {
   using nlohmann::json;
   const json content = {{"extract", "Extract"}};

@@ -410,5 +410,64 @@ TEST_F(SkillsHttp, DP02AutomationsRunThroughALiveSkill) {
   EXPECT_EQ(linked["automation_run_id"], run["id"]);
 }
 
+TEST_F(SkillsHttp, CC01CC02CorrectionClustersFlagOnTheFastPath) {
+  const json s = register_skill("sandbox", false);
+  const std::string id = s["id"];
+  transition(id, "shadow_primary", "human_approval");
+  transition(id, "trusted", "human_approval");
+  for (int i = 0; i < 10; ++i) {
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-04-16T10:%02d:00Z", i);
+    record_run(s, "succeeded", {{"started_at", at}, {"finished_at", at}});
+  }
+  auto correct = [&](const char* ts) {
+    auto r = post("/admin/corrections",
+                  {{"task_type", "parse_task"},
+                   {"field_corrected", "due_date"},
+                   {"timestamp", ts},
+                   {"original_value", "2026-04-17"},
+                   {"corrected_value", "2026-04-24"}},
+                  kWorker);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return json::parse(r.body);
+  };
+  // CC-02: one before the oldest run of the window does not count.
+  json k = correct("2026-04-16T09:59:00Z");
+  EXPECT_TRUE(k["cluster"].is_null());
+  k = correct("2026-04-16T10:30:00Z");
+  EXPECT_TRUE(k["cluster"].is_null());
+  EXPECT_EQ(k["field_corrected"], "due_date");
+  EXPECT_EQ(k["timestamp"], "2026-04-16T10:30:00.000000+00:00");
+  k = correct("2026-04-16T10:31:00Z");
+  EXPECT_EQ(k["cluster"], json::parse(R"({"skill_id":")" + id +
+                                      R"(","capability_name":"parse_task","correction_count":2})"));
+  ASSERT_EQ(k["effects"].size(), 1u);
+  EXPECT_EQ(k["effects"][0]["notes"], "correction_cluster: 2 corrections over last 10 runs");
+  EXPECT_EQ(get("/admin/skills/" + id)["state"], "flagged_for_review");
+  ASSERT_TRUE(notifier.wait_for_requests(1, 5s));
+  EXPECT_EQ(json::parse(notifier.requests()[0].body)["content"],
+            "Skill 'parse_task' flagged for review: 2 user corrections in the last 10 runs. Review "
+            "at /admin/skills/" +
+                id + ".");
+  // CC-03: an already flagged skill is not checked again.
+  EXPECT_TRUE(correct("2026-04-16T10:32:00Z")["cluster"].is_null());
+  // Corrections list: newest timestamp first, filters, until exclusive.
+  EXPECT_EQ(get("/admin/corrections?task_type=parse_task")["count"], 4);
+  const json window =
+      get("/admin/corrections?since=2026-04-16T10:00:00Z&until=2026-04-16T10:31:00Z");
+  ASSERT_EQ(window["count"], 1);
+  EXPECT_EQ(window["corrections"][0]["timestamp"], "2026-04-16T10:30:00.000000+00:00");
+  EXPECT_EQ(
+      post("/admin/corrections", {{"task_type", "Parse Task"}, {"field_corrected", "x"}}, kWorker)
+          .status,
+      422);
+  EXPECT_EQ(post("/admin/corrections", {{"task_type", "parse_task"}}, kWorker).status, 422);
+  // A task type without a capability or skill is still recorded.
+  EXPECT_EQ(
+      post("/admin/corrections", {{"task_type", "unknown_task"}, {"field_corrected", "x"}}, kWorker)
+          .status,
+      201);
+}
+
 }  // namespace
 }  // namespace annals::testing
