@@ -365,6 +365,34 @@ std::expected<skill::CorrectionRecorded, Problem> parse_correction(const json& b
   return c;
 }
 
+std::expected<skill::FixtureAdded, Problem> parse_fixture(const json& body) {
+  BodyReader r(body);
+  skill::FixtureAdded f;
+  f.case_name = r.required_string("case_name");
+  const auto len = utf8_length(f.case_name);
+  if (body.contains("case_name") && body.at("case_name").is_string() && (len < 1 || len > 200)) {
+    r.error("case_name", "must be 1-200 characters");
+  }
+  if (!body.contains("input") || !body.at("input").is_object()) {
+    r.error("input", "is required and must be an object");
+  } else {
+    f.input = body.at("input").dump();
+  }
+  r.opt_json("input");
+  for (const char* name : {"expected_output_shape", "tool_mocks"}) {
+    if (body.contains(name) && !body.at(name).is_null() && !body.at(name).is_object()) {
+      r.error(name, "must be an object or null");
+    }
+  }
+  f.expected_output_shape = r.opt_json("expected_output_shape");
+  f.tool_mocks = r.opt_json("tool_mocks");
+  f.source = r.string_or("source", "manual");
+  if (!is_slug(f.source)) r.error("source", "must be a slug");
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return f;
+}
+
 std::expected<DivergenceDraft, Problem> parse_divergence(const json& body) {
   BodyReader r(body);
   DivergenceDraft d;
@@ -593,7 +621,8 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
         auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version),
                                   evs, {ctx.actor, ctx.correlation_id, std::nullopt});
         if (!appended) return Reply::error(appended.error());
-        tx.put(index_, "r" + run.run_id, id);
+        // The run's skill and its version in the skill stream (capture reads it back).
+        tx.put(index_, "r" + run.run_id, id + '\0' + std::to_string(appended->stream_version));
         std::uint64_t version = appended->stream_version, position = appended->last_position;
         const auto& after = cache_.fold(tx, id);
         // The sandbox gate, for a run of the current version while in sandbox.
@@ -630,7 +659,9 @@ void SkillCommands::record_divergence(std::string run_id, DivergenceDraft d, Com
       ctx,
       [this, run_id, d = std::move(d), ctx](events::Transaction& tx,
                                             std::vector<SkillEffect>& effects) {
-        auto skill_id = tx.get(index_, "r" + run_id);
+        auto indexed = tx.get(index_, "r" + run_id);
+        std::optional<std::string> skill_id;
+        if (indexed) skill_id = indexed->substr(0, indexed->find('\0'));
         if (!skill_id) {
           return Reply::error(
               Problem::make(ProblemKind::kNotFound, "Skill run not found: '" + run_id + "'"));
@@ -762,6 +793,75 @@ SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifi
       }
     });
   };
+}
+
+std::expected<std::pair<std::string, skill::RunRecorded>, Reply> SkillCommands::find_run(
+    events::Transaction& tx, const std::string& run_id) {
+  auto indexed = tx.get(index_, "r" + run_id);
+  if (!indexed) {
+    return std::unexpected(Reply::error(
+        Problem::make(ProblemKind::kNotFound, "Skill run not found: '" + run_id + "'")));
+  }
+  const auto nul = indexed->find('\0');
+  const std::string skill_id = indexed->substr(0, nul);
+  const std::uint64_t version = std::stoull(indexed->substr(nul + 1));
+  std::optional<skill::RunRecorded> run;
+  tx.read_stream(skill::stream_name(skill_id), version, [&](const events::StoredEvent& e) {
+    if (run) return;
+    if (auto ev = events::decode_skill_event(e)) {
+      if (const auto* r = std::get_if<skill::RunRecorded>(&*ev)) run = *r;
+    }
+  });
+  if (!run || run->run_id != run_id) {
+    return std::unexpected(
+        Reply::error(Problem::make(ProblemKind::kInternal, "run index is inconsistent")));
+  }
+  return std::pair{skill_id, std::move(*run)};
+}
+
+void SkillCommands::add_fixture(std::string skill_id, skill::FixtureAdded fixture,
+                                CommandContext ctx, std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, skill_id, fixture = std::move(fixture), ctx](events::Transaction& tx,
+                                                          std::vector<SkillEffect>&) mutable {
+        const auto& f = cache_.fold(tx, skill_id);
+        if (!f.state) return skill_not_found(skill_id);
+        fixture.fixture_id = new_uuid_v7(tx.now());
+        return append_fixture(tx, skill_id, f.version, fixture, ctx);
+      },
+      std::move(done));
+}
+
+void SkillCommands::capture_fixture(std::string run_id, CommandContext ctx,
+                                    std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, run_id, ctx](events::Transaction& tx, std::vector<SkillEffect>&) {
+        auto found = find_run(tx, run_id);
+        if (!found) return found.error();
+        const auto& [skill_id, run] = *found;
+        auto fixture = skill::capture_fixture(run, new_uuid_v7(tx.now()));
+        if (!fixture) return Reply::error(fixture.error());
+        const auto& f = cache_.fold(tx, skill_id);
+        return append_fixture(tx, skill_id, f.version, *fixture, ctx);
+      },
+      std::move(done));
+}
+
+Reply SkillCommands::append_fixture(events::Transaction& tx, const std::string& skill_id,
+                                    std::uint64_t version, const skill::FixtureAdded& fixture,
+                                    const CommandContext& ctx) {
+  const std::vector<events::NewEvent> evs{events::encode(skill::Event{fixture})};
+  auto appended = tx.append(skill::stream_name(skill_id), events::ExpectedVersion::exact(version),
+                            evs, {ctx.actor, ctx.correlation_id, std::nullopt});
+  if (!appended) return Reply::error(appended.error());
+  Reply r;
+  r.status = 201;
+  r.body = skill::render_fixture(fixture, skill_id, tx.now());
+  r.etag = appended->stream_version;
+  r.position = appended->last_position;
+  return r;
 }
 
 void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContext ctx,

@@ -42,6 +42,7 @@ std::expected<skill::TransitionRequest, Problem> parse_transition(const nlohmann
 std::expected<bool, Problem> parse_flag(const nlohmann::json& body);
 std::expected<RunDraft, Problem> parse_skill_run(const nlohmann::json& body);
 std::expected<DivergenceDraft, Problem> parse_divergence(const nlohmann::json& body);
+std::expected<skill::FixtureAdded, Problem> parse_fixture(const nlohmann::json& body);
 // `timestamp` 0 = now.
 std::expected<skill::CorrectionRecorded, Problem> parse_correction(const nlohmann::json& body);
 
@@ -67,6 +68,11 @@ class SkillCommands {
   void record_run(RunDraft d, CommandContext ctx, std::function<void(Reply)> done);
   void record_divergence(std::string run_id, DivergenceDraft d, CommandContext ctx,
                          std::function<void(Reply)> done);
+  // AddFixture and CaptureFixture (SPEC §2.15): 201 `F`; capture of a run that did not succeed
+  // → 409 wrong-state.
+  void add_fixture(std::string skill_id, skill::FixtureAdded f, CommandContext ctx,
+                   std::function<void(Reply)> done);
+  void capture_fixture(std::string run_id, CommandContext ctx, std::function<void(Reply)> done);
   // RecordCorrection with the correction-cluster fast path (SPEC §2.14).
   void record_correction(skill::CorrectionRecorded c, CommandContext ctx,
                          std::function<void(Reply)> done);
@@ -78,6 +84,11 @@ class SkillCommands {
   skill::Knobs knobs() const;
 
  private:
+  // The recorded run `run_id` and its skill, read back from the skill stream.
+  std::expected<std::pair<std::string, skill::RunRecorded>, Reply> find_run(
+      events::Transaction& tx, const std::string& run_id);
+  Reply append_fixture(events::Transaction& tx, const std::string& skill_id, std::uint64_t version,
+                       const skill::FixtureAdded& fixture, const CommandContext& ctx);
   // Runs `decide`, then hands the effects it collected to the observers once durable.
   void execute(CommandContext ctx,
                std::function<Reply(events::Transaction&, std::vector<SkillEffect>&)> decide,

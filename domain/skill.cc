@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "domain/json_text.h"
@@ -164,6 +165,8 @@ void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
         RunFacts{run->skill_version_id, run->status, is_valid_run(*run), run->started_at};
   } else if (const auto* d = std::get_if<DivergenceRecorded>(&e)) {
     s->divergences.push_back({d->run_id, d->overall_agreement});
+  } else if (const auto* fx = std::get_if<FixtureAdded>(&e)) {
+    s->fixtures.push_back(fx->fixture_id);
   }
 }
 
@@ -465,6 +468,94 @@ std::optional<ClusterHit> correction_cluster(const Skill& s, const std::vector<M
   hit.transition.notes = "correction_cluster: " + std::to_string(count) +
                          " corrections over last " + std::to_string(window) + " runs";
   return hit;
+}
+
+nlohmann::ordered_json infer_schema(const nlohmann::ordered_json& v) {
+  using oj = nlohmann::ordered_json;
+  if (v.is_object()) {
+    oj properties = oj::object(), required = oj::array();
+    for (const auto& [k, x] : v.items()) {
+      properties[k] = infer_schema(x);
+      required.push_back(k);
+    }
+    return oj{{"type", "object"}, {"properties", properties}, {"required", required}};
+  }
+  if (v.is_array()) {
+    if (v.empty()) return oj{{"type", "array"}};
+    return oj{{"type", "array"}, {"items", infer_schema(v.front())}};
+  }
+  if (v.is_string()) return oj{{"type", "string"}};
+  if (v.is_boolean()) return oj{{"type", "boolean"}};
+  if (v.is_number()) return oj{{"type", "number"}};
+  return oj{{"type", "null"}};
+}
+
+std::optional<json> tool_mocks_from_cache(const json& cache) {
+  if (!cache.is_object()) return std::nullopt;
+  static const std::map<std::string, std::vector<std::string>> kKept = {
+      {"web_fetch", {"url"}},
+      {"gmail_read", {"message_id"}},
+      {"gmail_send", {"to", "subject", "body"}}};
+  json mocks = json::object();
+  for (const auto& [id, entry] : cache.items()) {
+    if (!entry.is_object() || !entry.contains("tool") || !entry.contains("result") ||
+        !entry.at("tool").is_string()) {
+      continue;
+    }
+    const std::string tool = entry.at("tool").get<std::string>();
+    json args = entry.contains("args") ? entry.at("args") : json::object();
+    if (auto kept = kKept.find(tool); kept != kKept.end() && args.is_object()) {
+      json reduced = json::object();
+      for (const auto& k : kept->second) {
+        if (args.contains(k)) reduced[k] = args.at(k);
+      }
+      args = std::move(reduced);
+    }
+    // Sorted keys (std::map), no whitespace, non-ASCII escaped as \uXXXX.
+    mocks[tool + ":" + args.dump(-1, ' ', true, json::error_handler_t::replace)] =
+        entry.at("result");
+  }
+  if (mocks.empty()) return std::nullopt;
+  return mocks;
+}
+
+std::expected<FixtureAdded, Problem> capture_fixture(const RunRecorded& run,
+                                                     const std::string& fixture_id) {
+  if (run.status != "succeeded") {
+    return std::unexpected(
+        Problem::make(ProblemKind::kWrongState, "can only capture fixtures from succeeded runs"));
+  }
+  FixtureAdded f;
+  f.fixture_id = fixture_id;
+  f.case_name = "captured_from_" + run.run_id;
+  f.input = run.inputs;
+  if (run.final_output) {
+    const auto out = nlohmann::ordered_json::parse(*run.final_output, nullptr, false);
+    if (!out.is_discarded() && !out.is_null()) f.expected_output_shape = infer_schema(out).dump();
+  }
+  if (auto mocks = tool_mocks_from_cache(json::parse(run.tool_result_cache, nullptr, false))) {
+    f.tool_mocks = mocks->dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  f.source = "captured_from_run";
+  f.captured_run_id = run.run_id;
+  return f;
+}
+
+std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, Micros created_at) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(f.fixture_id);
+  w.key("skill_id").value(skill_id);
+  w.key("case_name").value(f.case_name);
+  w.key("input").raw(f.input);
+  w.key("expected_output_shape").raw_or_null(f.expected_output_shape);
+  w.key("tool_mocks").raw_or_null(f.tool_mocks);
+  w.key("source").value(f.source);
+  w.key("captured_run_id").value(f.captured_run_id);
+  w.key("created_at").instant(created_at);
+  w.end_object();
+  return out;
 }
 
 double clamp_agreement(double submitted) { return std::clamp(submitted, 0.0, 1.0); }

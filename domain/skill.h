@@ -83,8 +83,15 @@ struct DivergenceRecorded {
   double overall_agreement = 0, submitted_agreement = 0;
   std::optional<std::string> diff_summary;  // JSON object text
 };
+struct FixtureAdded {
+  std::string fixture_id, case_name;
+  std::string input = "{}";  // JSON object text
+  std::optional<std::string> expected_output_shape, tool_mocks;
+  std::string source = "manual";
+  std::optional<std::string> captured_run_id;
+};
 using Event = std::variant<Registered, VersionAdded, StateChanged, FlagChanged, PromotionHeld,
-                           RunRecorded, DivergenceRecorded>;
+                           RunRecorded, DivergenceRecorded, FixtureAdded>;
 
 struct Version {
   std::string id;
@@ -123,6 +130,7 @@ struct Skill {
   std::vector<std::string> run_order;
   std::unordered_map<std::string, RunFacts> runs;
   std::vector<DivergenceFacts> divergences;
+  std::vector<std::string> fixtures;  // fixture ids, in order
 };
 
 std::string stream_name(const std::string& id);
@@ -226,6 +234,14 @@ std::string render_divergence(const DivergenceRecorded& d, const std::string& sk
 // the current one); nullopt when `text` is not such a resource.
 std::optional<Skill> skill_from_json(std::string_view text);
 std::optional<Version> version_from_json(const nlohmann::json& j);
+
+// Fixtures (SPEC §2.15): the structural schema of a value, tool mocks from a run's
+// tool_result_cache (nullopt when none), the capture of a succeeded run, and `F`.
+nlohmann::ordered_json infer_schema(const nlohmann::ordered_json& v);
+std::optional<nlohmann::json> tool_mocks_from_cache(const nlohmann::json& cache);
+std::expected<FixtureAdded, Problem> capture_fixture(const RunRecorded& run,
+                                                     const std::string& fixture_id);
+std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, Micros created_at);
 
 // Clamps a submitted agreement to [0, 1] (SPEC §2.11).
 double clamp_agreement(double submitted);

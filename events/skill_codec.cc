@@ -136,6 +136,18 @@ NewEvent encode(const skill::Event& event) {
               return x.Finish().Union();
             }};
   }
+  if (const auto* f = std::get_if<skill::FixtureAdded>(&event)) {
+    return {fb::Payload::FixtureAdded, [f = *f](Builder& b) {
+              auto id = b.CreateString(f.fixture_id);
+              auto name = b.CreateString(f.case_name);
+              auto input = b.CreateString(f.input);
+              auto shape = opt_string(b, f.expected_output_shape);
+              auto mocks = opt_string(b, f.tool_mocks);
+              auto source = b.CreateString(f.source);
+              auto run = opt_string(b, f.captured_run_id);
+              return fb::CreateFixtureAdded(b, id, name, input, shape, mocks, source, run).Union();
+            }};
+  }
   const auto& d = std::get<skill::DivergenceRecorded>(event);
   return {fb::Payload::DivergenceRecorded, [d](Builder& b) {
             auto id = b.CreateString(d.divergence_id);
@@ -227,6 +239,18 @@ std::optional<skill::Event> decode_skill_event(const StoredEvent& e) {
       r.started_at = p->started_at();
       r.finished_at = p->finished_at();
       return r;
+    }
+    case fb::Payload::FixtureAdded: {
+      const auto* p = ev.payload_as_FixtureAdded();
+      skill::FixtureAdded f;
+      f.fixture_id = str(p->fixture_id());
+      f.case_name = str(p->case_name());
+      f.input = str(p->input(), "{}");
+      f.expected_output_shape = opt(p->expected_output_shape());
+      f.tool_mocks = opt(p->tool_mocks());
+      f.source = str(p->source(), "manual");
+      f.captured_run_id = opt(p->captured_run_id());
+      return f;
     }
     case fb::Payload::DivergenceRecorded: {
       const auto* p = ev.payload_as_DivergenceRecorded();

@@ -81,6 +81,7 @@ std::vector<std::unique_ptr<Projection>> all_projections() {
   v.push_back(std::make_unique<SkillRunsProjection>());
   v.push_back(std::make_unique<DivergencesProjection>());
   v.push_back(std::make_unique<CorrectionsProjection>());
+  v.push_back(std::make_unique<FixturesProjection>());
   return v;
 }
 

@@ -49,8 +49,15 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const std::string id = skill_of(e);
   if (id.empty()) return;
   auto event = events::decode_skill_event(e);
-  if (!event || std::holds_alternative<skill::RunRecorded>(*event) ||
-      std::holds_alternative<skill::DivergenceRecorded>(*event)) {
+  if (!event) return;
+  if (std::holds_alternative<skill::RunRecorded>(*event) ||
+      std::holds_alternative<skill::DivergenceRecorded>(*event) ||
+      std::holds_alternative<skill::FixtureAdded>(*event)) {
+    // Evidence leaves the record as it is; its ETag (the stream version) moves on.
+    auto row = rows.get("r" + id);
+    if (row && row->size() >= kVersionBytes) {
+      rows.put("r" + id, events::u64_be(e.event().version()) + row->substr(kVersionBytes));
+    }
     return;
   }
   const Micros at = e.event().recorded_at();
@@ -105,6 +112,32 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("r" + d.divergence_id, text);
   rows.put("l" + d.run_id, text);
   rows.put("s" + id + '\0' + desc(e.position), d.divergence_id);
+}
+
+void FixturesProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (e.type() != fb::Payload::FixtureAdded) return;
+  const std::string id = skill_of(e);
+  auto event = events::decode_skill_event(e);
+  if (id.empty() || !event) return;
+  const auto& f = std::get<skill::FixtureAdded>(*event);
+  const std::string text = skill::render_fixture(f, id, e.event().recorded_at());
+  rows.put("r" + f.fixture_id, text);
+  rows.put("s" + id + '\0' + desc(e.position), text);
+}
+
+std::vector<std::string> FixturesQueries::list(const std::string& skill_id, Page p) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  const std::string prefix = "s" + skill_id + '\0';
+  std::vector<std::string> out;
+  std::int64_t skipped = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
+                         static_cast<std::int64_t>(out.size()) < p.limit;
+       it->Next()) {
+    if (skipped++ < p.offset) continue;
+    out.push_back(it->value().ToString());
+  }
+  return out;
 }
 
 void CorrectionsProjection::apply(const events::StoredEvent& e, Rows& rows) {

@@ -51,6 +51,13 @@ class CorrectionsProjection final : public Projection {
   void apply(const events::StoredEvent& e, Rows& rows) override;
 };
 
+// `fixtures`: r <id> → `F`; s <skill_id> 0 <~position> → `F` (newest first).
+class FixturesProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "fixtures"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
 struct Page {
   std::int64_t limit = 100, offset = 0;
 };
@@ -66,6 +73,19 @@ class CorrectionsQueries {
       : db_(db), cf_(cf), view_(std::move(view)) {}
   std::uint64_t position() const { return view_.head(); }
   std::vector<std::string> list(const CorrectionFilter& f, Page p) const;
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  events::ReadView view_;
+};
+
+class FixturesQueries {
+ public:
+  FixturesQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, events::ReadView view)
+      : db_(db), cf_(cf), view_(std::move(view)) {}
+  std::uint64_t position() const { return view_.head(); }
+  std::vector<std::string> list(const std::string& skill_id, Page p) const;
 
  private:
   rocksdb::DB* db_;

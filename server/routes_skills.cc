@@ -240,11 +240,46 @@ void list_corrections(App& app, const CallPtr& c) {
   });
 }
 
+void add_fixture(App& app, const CallPtr& c) {
+  const std::string id = c->params.at("id");
+  command(app, c, commands::parse_fixture, [&app, id](auto f, auto ctx, auto done) {
+    app.core().skills->add_fixture(id, std::move(f), std::move(ctx), std::move(done));
+  });
+}
+
+void capture_fixture(App& app, const CallPtr& c) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  app.core().skills->capture_fixture(c->params.at("run_id"), std::move(ctx),
+                                     [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
   using B = Route::Body;
   routes.push_back({"POST", "/admin/corrections", Role::kWriter, {}, B::kJson, record_correction});
+  routes.push_back(
+      {"POST", "/admin/skills/{id}/fixtures", Role::kAdmin, {}, B::kJson, add_fixture});
+  routes.push_back(
+      {"GET",
+       "/admin/skills/{id}/fixtures",
+       Role::kReader,
+       {"limit", "offset"},
+       B::kNone,
+       [](App& app, const CallPtr& c) {
+         skill_list(app, c, 100, "fixtures", [&app](const auto&, const auto& id, auto p) {
+           return projections::FixturesQueries(app.store().db(), app.projector().family("fixtures"),
+                                               app.store().read_view())
+               .list(id, p);
+         });
+       }});
+  routes.push_back({"POST",
+                    "/admin/skill-runs/{run_id}/capture-fixture",
+                    Role::kAdmin,
+                    {},
+                    B::kNone,
+                    capture_fixture});
   routes.push_back({"GET",
                     "/admin/corrections",
                     Role::kReader,

@@ -330,6 +330,54 @@ TEST(SkillCorrections, CC03CC04ClusterEligibilityAndWindow) {
   EXPECT_FALSE(skill::correction_cluster(skill_in("trusted"), {1, 2, 3, 4, 5}, 10, 2, "t"));
 }
 
+TEST(SkillFixtures, SchemaInferenceToolMocksAndCapture) {
+  using nlohmann::json;
+  using nlohmann::ordered_json;
+  EXPECT_EQ(
+      skill::infer_schema(
+          ordered_json::parse(
+              R"({"title":"x","n":1,"tags":[],"due":null,"ok":true,"items":[{"a":1}]})"))
+          .dump(),
+      R"({"type":"object","properties":{"title":{"type":"string"},"n":{"type":"number"},)"
+      R"("tags":{"type":"array"},"due":{"type":"null"},"ok":{"type":"boolean"},)"
+      R"("items":{"type":"array","items":{"type":"object","properties":{"a":{"type":"number"}},"required":["a"]}}},)"
+      R"("required":["title","n","tags","due","ok","items"]})");
+  const json cache = json::parse(R"({
+    "c1": {"tool": "web_fetch", "args": {"url": "https://x.example/é", "timeout": 5}, "result": {"status": 200}},
+    "c2": {"tool": "gmail_send", "args": {"to": "a@b", "subject": "s", "body": "b", "cc": "x"}, "result": "sent"},
+    "c3": {"tool": "calc", "args": {"b": 2, "a": 1}, "result": 3},
+    "c4": {"args": {}, "result": 1},
+    "c5": "not an object"
+  })");
+  const auto mocks = skill::tool_mocks_from_cache(cache);
+  ASSERT_TRUE(mocks);
+  EXPECT_EQ(mocks->size(), 3u);
+  EXPECT_EQ((*mocks)[R"(web_fetch:{"url":"https://x.example/\u00e9"})"],
+            json::parse(R"({"status":200})"));
+  EXPECT_EQ((*mocks)[R"(gmail_send:{"body":"b","subject":"s","to":"a@b"})"], "sent");
+  EXPECT_EQ((*mocks)[R"(calc:{"a":1,"b":2})"], 3);
+  EXPECT_FALSE(skill::tool_mocks_from_cache(json::object()));
+  skill::RunRecorded run;
+  run.run_id = "0196a1c0-1111-7222-8333-444455556666";
+  run.status = "failed";
+  auto refused = skill::capture_fixture(run, "f1");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ProblemKind::kWrongState);
+  run.status = "succeeded";
+  run.inputs = R"({"message":"pay rent"})";
+  run.final_output = R"({"title":"Pay rent"})";
+  auto f = skill::capture_fixture(run, "f1");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->case_name, "captured_from_0196a1c0-1111-7222-8333-444455556666");
+  EXPECT_EQ(f->input, run.inputs);
+  EXPECT_EQ(f->expected_output_shape,
+            R"({"type":"object","properties":{"title":{"type":"string"}},"required":["title"]})");
+  EXPECT_FALSE(f->tool_mocks);
+  EXPECT_EQ(f->source, "captured_from_run");
+  run.final_output.reset();
+  EXPECT_FALSE(skill::capture_fixture(run, "f2")->expected_output_shape);
+}
+
 TEST(SkillVersions, SK12StructuralCheck) {
   using nlohmann::json;
   const json content = {{"extract", "Extract"}};

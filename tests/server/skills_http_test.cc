@@ -410,6 +410,60 @@ TEST_F(SkillsHttp, DP02AutomationsRunThroughALiveSkill) {
   EXPECT_EQ(linked["automation_run_id"], run["id"]);
 }
 
+TEST_F(SkillsHttp, FixturesAddedAndCaptured) {
+  const json s = register_skill("sandbox", true);
+  const std::string id = s["id"];
+  auto r = post("/admin/skills/" + id + "/fixtures",
+                {{"case_name", "rent"}, {"input", {{"message", "pay rent"}}}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["source"], "manual");
+  EXPECT_EQ(
+      post("/admin/skills/" + id + "/fixtures", {{"case_name", ""}, {"input", json::object()}})
+          .status,
+      422);
+  EXPECT_EQ(
+      post("/admin/skills/" + id + "/fixtures", {{"case_name", "x"}, {"input", "text"}}).status,
+      422);
+  EXPECT_EQ(post("/admin/skills/0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b/fixtures",
+                 {{"case_name", "x"}, {"input", json::object()}})
+                .status,
+            404);
+  const json failed = record_run(s, "failed");
+  r = post("/admin/skill-runs/" + failed["id"].get<std::string>() + "/capture-fixture",
+           json::object());
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(json::parse(r.body)["detail"], "can only capture fixtures from succeeded runs");
+  const json ok = record_run(
+      s, "succeeded",
+      {{"inputs", {{"message", "pay rent next friday"}}},
+       {"final_output", {{"title", "Pay rent"}}},
+       {"tool_result_cache",
+        json::parse(
+            R"({"c1":{"tool":"web_fetch","args":{"url":"https://a.example","x":1},"result":{"ok":true}}})")}});
+  r = post("/admin/skill-runs/" + ok["id"].get<std::string>() + "/capture-fixture", json::object());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json f = json::parse(r.body);
+  EXPECT_EQ(f["case_name"], "captured_from_" + ok["id"].get<std::string>());
+  EXPECT_EQ(f["input"], ok["inputs"]);
+  EXPECT_EQ(
+      f["expected_output_shape"],
+      json::parse(
+          R"({"type":"object","properties":{"title":{"type":"string"}},"required":["title"]})"));
+  EXPECT_EQ(f["tool_mocks"],
+            json::parse(R"({"web_fetch:{\"url\":\"https://a.example\"}":{"ok":true}})"));
+  EXPECT_EQ(f["captured_run_id"], ok["id"]);
+  const json list = get("/admin/skills/" + id + "/fixtures");
+  ASSERT_EQ(list["count"], 2);
+  EXPECT_EQ(list["fixtures"][0], f);
+  // The skill's ETag follows its stream (runs and fixtures included).
+  auto detail = client_->get("/admin/skills/" + id, kViewer);
+  EXPECT_EQ(post("/admin/skills/" + id + "/state",
+                 {{"to_state", "claude_native"}, {"reason", "manual_override"}}, kOps,
+                 {{"If-Match", detail.header("etag")}})
+                .status,
+            200);
+}
+
 TEST_F(SkillsHttp, CC01CC02CorrectionClustersFlagOnTheFastPath) {
   const json s = register_skill("sandbox", false);
   const std::string id = s["id"];
