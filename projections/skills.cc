@@ -54,18 +54,15 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
       std::holds_alternative<skill::DivergenceRecorded>(*event) ||
       std::holds_alternative<skill::FixtureAdded>(*event)) {
     // Evidence leaves the record as it is; its ETag (the stream version) moves on.
-    auto row = rows.get("r" + id);
-    if (row && row->size() >= kVersionBytes) {
-      rows.put("r" + id, events::u64_be(e.event().version()) + row->substr(kVersionBytes));
-    }
+    rows.put("e" + id, events::u64_be(e.event().version()));
     return;
   }
   const Micros at = e.event().recorded_at();
   std::optional<skill::Skill> s;
   if (!std::holds_alternative<skill::Registered>(*event)) {
     auto row = rows.get("r" + id);
-    if (!row || row->size() < kVersionBytes) return;
-    s = skill::skill_from_json(std::string_view(*row).substr(kVersionBytes));
+    if (!row) return;
+    s = skill::skill_from_json(*row);
     if (!s) return;
     rows.remove(order_key(*s));
   }
@@ -84,7 +81,8 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
     rows.put("t" + id + '\0' + desc(e.position),
              skill::render_transition(*c, id, actor_of(e), at, e.position));
   }
-  rows.put("r" + id, events::u64_be(e.event().version()) + skill::render(*s, trusted_rate_, true));
+  rows.put("r" + id, skill::render(*s, trusted_rate_, true));
+  rows.put("e" + id, events::u64_be(e.event().version()));
   rows.put(order_key(*s), s->state + '\0' + s->capability_name);
 }
 
@@ -194,10 +192,13 @@ std::vector<std::string> SkillsQueries::scan(
 
 std::optional<VersionedRow> SkillsQueries::get(const std::string& id) const {
   std::string value;
-  if (!db_->Get(view_.options(), skills_, "r" + id, &value).ok() || value.size() < kVersionBytes) {
+  std::string version;
+  const auto ro = view_.options();
+  if (!db_->Get(ro, skills_, "r" + id, &value).ok() ||
+      !db_->Get(ro, skills_, "e" + id, &version).ok() || version.size() < kVersionBytes) {
     return std::nullopt;
   }
-  return VersionedRow{events::read_u64_be(value), value.substr(kVersionBytes)};
+  return VersionedRow{events::read_u64_be(version), std::move(value)};
 }
 
 std::vector<std::string> SkillsQueries::list(const std::optional<std::string>& state,

@@ -1,7 +1,8 @@
 // The skill read models (SPEC §7, API §3-5).
 //
 // `skills`:
-//   r <id>                               → stream version (8 bytes) and `S+`
+//   r <id>                               → `S+`
+//   e <id>                               → the skill stream's version (the ETag; runs move it)
 //   u <~updated_at> <id>                 → state 0 capability (list order, filters, drafts)
 //   t <skill_id> 0 <~position>           → `T` (transitions, newest first)
 //   v <skill_id> 0 <~version_number>     → `V` (versions, newest first)
