@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <set>
 
 #include "commands/body.h"
 #include "commands/ids.h"
@@ -92,6 +93,19 @@ std::string with_effects(std::string body, const std::vector<SkillEffect>& effec
   body += ",\"effects\":[";
   bool first = true;
   for (const auto& e : effects) {
+    if (e.attempt && e.attempt->version) {
+      // The new version precedes the transition to draft.
+      std::string item;
+      JsonWriter w(item);
+      w.begin_object().key("type").value("SkillVersionAdded");
+      w.key("stream").value(skill::stream_name(e.skill_id));
+      w.key("position").value(e.position - 1);
+      w.key("version_id").value(e.attempt->version->version_id);
+      w.key("version_number").value(e.attempt->version->version_number).end_object();
+      if (!first) body += ',';
+      first = false;
+      body += item;
+    }
     if (!e.transition && !e.held) continue;
     if (!first) body += ',';
     first = false;
@@ -365,6 +379,98 @@ std::expected<skill::CorrectionRecorded, Problem> parse_correction(const json& b
   return c;
 }
 
+std::expected<skill::AttemptRequest, Problem> parse_attempt(const json& body) {
+  BodyReader r(body);
+  skill::AttemptRequest a;
+  a.triggered_by = r.string_or("triggered_by", "manual");
+  if (!is_slug(a.triggered_by, 30))
+    r.error("triggered_by", "must be a slug of at most 30 characters");
+  a.claude_invocation_id = r.opt_string("claude_invocation_id");
+  if (a.claude_invocation_id && utf8_length(*a.claude_invocation_id) > 200) {
+    r.error("claude_invocation_id", "must be at most 200 characters");
+  }
+  if (body.contains("cost_usd") && !body.at("cost_usd").is_null()) {
+    std::optional<std::int64_t> micros;
+    if (body.at("cost_usd").is_number()) micros = usd_to_micros(body.at("cost_usd").get<double>());
+    if (!micros) r.error("cost_usd", "must be a number >= 0");
+    a.cost_micro_usd = micros.value_or(0);
+  }
+  r.opt_json("cost_usd");
+  if (body.contains("latency_ms"))
+    a.latency_ms = non_negative_int(body.at("latency_ms"), "latency_ms", r);
+  r.opt_json("latency_ms");
+  if (body.contains("malformed_output")) {
+    if (!body.at("malformed_output").is_boolean()) r.error("malformed_output", "must be a boolean");
+    a.malformed = body.at("malformed_output") == true;
+  }
+  r.opt_json("malformed_output");
+  if (!a.malformed) {
+    if (!body.contains("diagnosis") || !body.at("diagnosis").is_object()) {
+      r.error("diagnosis", "is required and must be an object");
+    } else {
+      a.diagnosis = body.at("diagnosis").dump();
+    }
+    r.opt_json("diagnosis");
+    const json* v = body.contains("new_skill_version") ? &body.at("new_skill_version") : nullptr;
+    if (v == nullptr || !v->is_object()) {
+      r.error("new_skill_version", "is required and must be an object");
+    } else {
+      BodyReader vr(*v);
+      a.yaml_backbone = vr.required_string("yaml_backbone");
+      a.step_content = v->contains("step_content") ? v->at("step_content") : json();
+      a.output_schemas = v->contains("output_schemas") ? v->at("output_schemas") : json();
+      if (!a.step_content.is_object() ||
+          !std::all_of(a.step_content.begin(), a.step_content.end(),
+                       [](const json& x) { return x.is_string(); })) {
+        vr.error("step_content", "is required and must be an object of strings");
+      }
+      if (!a.output_schemas.is_object())
+        vr.error("output_schemas", "is required and must be an object");
+      vr.opt_json("step_content");
+      vr.opt_json("output_schemas");
+      for (const auto& e : vr.finish()) r.error("new_skill_version." + e.field, e.message);
+    }
+    r.opt_json("new_skill_version");
+    a.changelog = r.opt_string("changelog");
+    if (!a.changelog) r.error("changelog", "is required");
+    if (a.changelog && utf8_length(*a.changelog) > 10'000) {
+      r.error("changelog", "must be at most 10000 characters");
+    }
+    if (!body.contains("targeted_failure_cases") || !body.at("targeted_failure_cases").is_array() ||
+        !std::all_of(body.at("targeted_failure_cases").begin(),
+                     body.at("targeted_failure_cases").end(),
+                     [](const json& x) { return x.is_string(); })) {
+      r.error("targeted_failure_cases", "is required and must be an array of run ids");
+    } else {
+      a.targeted_failure_cases = body.at("targeted_failure_cases").get<std::vector<std::string>>();
+      std::set<std::string> seen(a.targeted_failure_cases.begin(), a.targeted_failure_cases.end());
+      if (seen.size() != a.targeted_failure_cases.size()) {
+        r.error("targeted_failure_cases", "run ids must be distinct");
+      }
+    }
+    r.opt_json("targeted_failure_cases");
+    if (body.contains("evidence") && !body.at("evidence").is_null()) {
+      const json& e = body.at("evidence");
+      if (!e.is_object()) {
+        r.error("evidence", "must be an object");
+      } else {
+        for (const auto& [k, list] : e.items()) {
+          if (k != "targeted" && k != "fixture_regression" && k != "recent_success") {
+            r.error("evidence." + k, "is not a known gate");
+          } else if (!list.is_array()) {
+            r.error("evidence." + k, "must be an array");
+          }
+        }
+        a.evidence = e;
+      }
+    }
+    r.opt_json("evidence");
+  }
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return a;
+}
+
 std::expected<skill::FixtureAdded, Problem> parse_fixture(const json& body) {
   BodyReader r(body);
   skill::FixtureAdded f;
@@ -576,7 +682,7 @@ void SkillCommands::set_flag(std::string id, bool value, CommandContext ctx,
               version = promoted->stream_version;
               position = promoted->last_position;
               effects.push_back({id, after.state->capability_name, position, out.transition,
-                                 std::nullopt, std::nullopt, std::nullopt});
+                                 std::nullopt, std::nullopt, std::nullopt, std::nullopt});
             }
           }
         }
@@ -639,7 +745,7 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
             if (!policy) return Reply::error(policy.error());
             version = policy->stream_version;
             effects.push_back({id, after.state->capability_name, policy->last_position,
-                               out.transition, out.held, std::nullopt, std::nullopt});
+                               out.transition, out.held, std::nullopt, std::nullopt, std::nullopt});
           }
         }
         Reply r;
@@ -685,9 +791,14 @@ void SkillCommands::record_divergence(std::string run_id, DivergenceDraft d, Com
         const auto k = knobs();
         const std::string tid = new_uuid_v7(tx.now());
         std::optional<skill::Event> follow;
-        SkillEffect effect{
-            id,          after.state->capability_name, 0, std::nullopt, std::nullopt, std::nullopt,
-            std::nullopt};
+        SkillEffect effect{id,
+                           after.state->capability_name,
+                           0,
+                           std::nullopt,
+                           std::nullopt,
+                           std::nullopt,
+                           std::nullopt,
+                           std::nullopt};
         if (after.state->state == "shadow_primary") {
           const auto out = skill::shadow_gate(*after.state, k, tid);
           effect.transition = out.transition;
@@ -768,6 +879,29 @@ SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifi
                           {"transition_id", e.cluster->transition.transition_id}}
                          .dump();
           lessons.record(std::move(l), system, log_failure);
+        }
+        if (e.attempt && e.attempt->failed_gate) {
+          lesson::Fields l;
+          l.lesson_type = "gate_failure";
+          l.work_item_id = e.skill_id;
+          l.stage = *e.attempt->failed_gate;
+          l.agent = "annals";
+          l.source = "auto";
+          l.root_cause = e.attempt->attempt.rationale;
+          l.detail = json{{"attempt_id", e.attempt->attempt.attempt_id},
+                          {"capability_name", e.capability_name},
+                          {"validation_results",
+                           json::parse(e.attempt->attempt.validation_results, nullptr, false)}}
+                         .dump();
+          lessons.record(std::move(l), system, log_failure);
+        }
+        if (e.attempt && e.attempt->version) {
+          notifier.send({"skill_evolved", 3,
+                         "Evolved version " + std::to_string(e.attempt->version->version_number) +
+                             " of skill '" + e.capability_name +
+                             "' is parked in draft and needs human approval.",
+                         e.skill_id, std::nullopt, std::nullopt},
+                        clock());
         }
         if (e.degradation && e.transition) {
           char text[512];
@@ -864,6 +998,59 @@ Reply SkillCommands::append_fixture(events::Transaction& tx, const std::string& 
   return r;
 }
 
+void SkillCommands::record_attempt(std::string skill_id, skill::AttemptRequest req,
+                                   CommandContext ctx, std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, skill_id, req = std::move(req), ctx](events::Transaction& tx,
+                                                  std::vector<SkillEffect>& effects) {
+        const auto& f = cache_.fold(tx, skill_id);
+        if (!f.state) return skill_not_found(skill_id);
+        if (auto p = precondition(ctx, f.version)) return *p;
+        skill::EvolutionKnobs k;
+        k.min_divergence_cases = config_.evolution_min_divergence_cases;
+        k.targeted_pass_rate = config_.evolution_targeted_case_pass_rate;
+        k.fixture_pass_rate = config_.evolution_fixture_regression_pass_rate;
+        k.recent_success_count = config_.evolution_recent_success_count;
+        k.recent_success_window_days = config_.evolution_recent_success_window_days;
+        k.max_consecutive_failures = config_.evolution_max_consecutive_failures;
+        k.require_gate_evidence = config_.evolution_require_gate_evidence;
+        auto decided = skill::decide_attempt(*f.state, req, k, tx.now(), new_uuid_v7(tx.now()),
+                                             new_uuid_v7(tx.now()), new_uuid_v7(tx.now()));
+        if (!decided) return Reply::error(decided.error());
+        const std::string capability = f.state->capability_name;
+        std::vector<events::NewEvent> evs{events::encode(skill::Event{decided->attempt})};
+        if (decided->version) evs.push_back(events::encode(skill::Event{*decided->version}));
+        auto appended =
+            tx.append(skill::stream_name(skill_id), events::ExpectedVersion::exact(f.version), evs,
+                      {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        std::uint64_t version = appended->stream_version, position = appended->last_position;
+        const std::uint64_t attempt_position = appended->first_position;
+        if (decided->transition) {
+          const std::vector<events::NewEvent> more{
+              events::encode(skill::Event{*decided->transition})};
+          auto moved =
+              tx.append(skill::stream_name(skill_id), events::ExpectedVersion::exact(version), more,
+                        {"system", ctx.correlation_id, std::nullopt});
+          if (!moved) return Reply::error(moved.error());
+          version = moved->stream_version;
+          position = moved->last_position;
+        }
+        SkillEffect effect{skill_id,     capability,   position,     decided->transition,
+                           std::nullopt, std::nullopt, std::nullopt, *decided};
+        effects.push_back(std::move(effect));
+        Reply r;
+        r.status = 201;
+        r.body = with_effects(
+            skill::render_attempt(decided->attempt, skill_id, tx.now(), attempt_position), effects);
+        r.etag = version;
+        r.position = position;
+        return r;
+      },
+      std::move(done));
+}
+
 void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContext ctx,
                                       std::function<void(Reply)> done) {
   execute(
@@ -897,8 +1084,8 @@ void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContex
               position = flagged->last_position;
               cluster = "{\"skill_id\":\"" + *id + "\",\"capability_name\":\"" + c.task_type +
                         "\",\"correction_count\":" + std::to_string(hit->count) + "}";
-              effects.push_back(
-                  {*id, c.task_type, position, hit->transition, std::nullopt, std::nullopt, hit});
+              effects.push_back({*id, c.task_type, position, hit->transition, std::nullopt,
+                                 std::nullopt, hit, std::nullopt});
             }
           }
         }

@@ -43,6 +43,7 @@ std::expected<bool, Problem> parse_flag(const nlohmann::json& body);
 std::expected<RunDraft, Problem> parse_skill_run(const nlohmann::json& body);
 std::expected<DivergenceDraft, Problem> parse_divergence(const nlohmann::json& body);
 std::expected<skill::FixtureAdded, Problem> parse_fixture(const nlohmann::json& body);
+std::expected<skill::AttemptRequest, Problem> parse_attempt(const nlohmann::json& body);
 // `timestamp` 0 = now.
 std::expected<skill::CorrectionRecorded, Problem> parse_correction(const nlohmann::json& body);
 
@@ -54,6 +55,7 @@ struct SkillEffect {
   std::optional<skill::PromotionHeld> held;
   std::optional<skill::Degradation> degradation;
   std::optional<skill::ClusterHit> cluster;
+  std::optional<skill::AttemptDecision> attempt;
 };
 
 class SkillCommands {
@@ -73,6 +75,9 @@ class SkillCommands {
   void add_fixture(std::string skill_id, skill::FixtureAdded f, CommandContext ctx,
                    std::function<void(Reply)> done);
   void capture_fixture(std::string run_id, CommandContext ctx, std::function<void(Reply)> done);
+  // RecordEvolutionAttempt (SPEC §2.19.3): 201 `A` plus effects.
+  void record_attempt(std::string skill_id, skill::AttemptRequest r, CommandContext ctx,
+                      std::function<void(Reply)> done);
   // RecordCorrection with the correction-cluster fast path (SPEC §2.14).
   void record_correction(skill::CorrectionRecorded c, CommandContext ctx,
                          std::function<void(Reply)> done);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -167,6 +168,8 @@ void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
     s->divergences.push_back({d->run_id, d->overall_agreement});
   } else if (const auto* fx = std::get_if<FixtureAdded>(&e)) {
     s->fixtures.push_back(fx->fixture_id);
+  } else if (const auto* a = std::get_if<EvolutionAttempted>(&e)) {
+    s->attempt_outcomes.push_back(a->outcome);
   }
 }
 
@@ -554,6 +557,219 @@ std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, M
   w.key("source").value(f.source);
   w.key("captured_run_id").value(f.captured_run_id);
   w.key("created_at").instant(created_at);
+  w.end_object();
+  return out;
+}
+
+std::vector<std::string> recent_success_cases(const Skill& s, const EvolutionKnobs& k, Micros now) {
+  const Micros since = now - k.recent_success_window_days * 86'400 * kMicrosPerSecond;
+  std::vector<std::pair<Micros, std::string>> runs;
+  for (const auto& id : s.run_order) {
+    const auto& r = s.runs.at(id);
+    if (r.status == "succeeded" && r.started_at >= since) runs.emplace_back(r.started_at, id);
+  }
+  std::stable_sort(runs.begin(), runs.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (const auto& [at, id] : runs) {
+    if (static_cast<std::int64_t>(out.size()) >= k.recent_success_count) break;
+    out.push_back(id);
+  }
+  return out;
+}
+
+namespace {
+
+// One evidence gate over `cases` (SPEC §2.19.4): the details and whether it passed.
+std::pair<json, bool> evidence_gate(const std::vector<std::string>& cases, const json& evidence,
+                                    const char* id_key, double threshold, bool all_required,
+                                    bool require_evidence,
+                                    const std::function<bool(const std::string&)>& eligible) {
+  if (cases.empty()) {
+    const bool passed = !require_evidence;
+    return {json{{"passed", passed},
+                 {"pass_rate", require_evidence ? 0.0 : 1.0},
+                 {"total", 0},
+                 {"reason", "no_evidence"}},
+            passed};
+  }
+  std::set<std::string> succeeded;
+  if (evidence.is_array()) {
+    for (const auto& e : evidence) {
+      if (e.is_object() && e.contains(id_key) && e.at(id_key).is_string() && e.contains("status") &&
+          e.at("status") == "succeeded") {
+        succeeded.insert(e.at(id_key).get<std::string>());
+      }
+    }
+  }
+  std::int64_t passed_cases = 0;
+  for (const auto& c : cases) {
+    if (eligible(c) && succeeded.contains(c)) ++passed_cases;
+  }
+  const double rate = static_cast<double>(passed_cases) / static_cast<double>(cases.size());
+  const bool passed =
+      all_required ? passed_cases == static_cast<std::int64_t>(cases.size()) : rate >= threshold;
+  return {json{{"passed", passed},
+               {"pass_rate", rate},
+               {"total", static_cast<std::int64_t>(cases.size())},
+               {"passed_cases", passed_cases}},
+          passed};
+}
+
+}  // namespace
+
+std::expected<AttemptDecision, Problem> decide_attempt(const Skill& s, const AttemptRequest& r,
+                                                       const EvolutionKnobs& k, Micros now,
+                                                       const std::string& attempt_id,
+                                                       const std::string& version_id,
+                                                       const std::string& transition_id) {
+  if (s.state != "degraded") {
+    return std::unexpected(Problem::make(ProblemKind::kWrongState,
+                                         "skill state is '" + s.state + "', not 'degraded'"));
+  }
+  if (!s.current_version_id) {
+    return std::unexpected(Problem::make(ProblemKind::kWrongState, "skill has no current version"));
+  }
+  const auto n = static_cast<std::int64_t>(s.divergences.size());
+  if (n < k.min_divergence_cases) {
+    return std::unexpected(Problem::make(ProblemKind::kInsufficientData,
+                                         "insufficient divergence data: " + std::to_string(n) +
+                                             " < " + std::to_string(k.min_divergence_cases)));
+  }
+  AttemptDecision d;
+  auto& a = d.attempt;
+  a.attempt_id = attempt_id;
+  a.from_version_id = *s.current_version_id;
+  a.triggered_by = r.triggered_by;
+  a.claude_invocation_id = r.claude_invocation_id;
+  a.cost_micro_usd = r.cost_micro_usd;
+  a.latency_ms = r.latency_ms;
+  if (r.malformed) {
+    a.validation_results = R"({"malformed_output":true})";
+    a.outcome = "rejected_validation";
+    a.rationale = "malformed llm output";
+    d.failed_gate = "malformed_output";
+  } else {
+    a.diagnosis = r.diagnosis;
+    a.targeted_case_ids = r.targeted_failure_cases;
+    a.evidence = r.evidence.dump();
+    json results = json::object();
+    auto fail = [&](const char* gate, std::string rationale) {
+      a.outcome = "rejected_validation";
+      a.rationale = std::move(rationale);
+      d.failed_gate = gate;
+    };
+    if (auto why = structural_check(r.yaml_backbone, r.step_content, r.output_schemas)) {
+      results["structural"] = {{"passed", false}, {"reason", *why}};
+      fail("structural", "structural gate failed: " + *why);
+    } else {
+      results["structural"] = {
+          {"passed", true}, {"yaml_parsed", true}, {"step_count", step_count(r.yaml_backbone)}};
+      auto get = [&](const char* key) {
+        return r.evidence.is_object() && r.evidence.contains(key) ? r.evidence.at(key)
+                                                                  : json::array();
+      };
+      auto [targeted, t_ok] = evidence_gate(
+          r.targeted_failure_cases, get("targeted"), "run_id", k.targeted_pass_rate, false,
+          k.require_gate_evidence, [&](const std::string& id) { return s.runs.contains(id); });
+      results["targeted"] = targeted;
+      if (!t_ok) {
+        fail("targeted", "targeted case gate failed");
+      } else {
+        auto [fixtures, f_ok] =
+            evidence_gate(s.fixtures, get("fixture_regression"), "fixture_id", k.fixture_pass_rate,
+                          false, k.require_gate_evidence, [](const std::string&) { return true; });
+        results["fixture_regression"] = fixtures;
+        if (!f_ok) {
+          fail("fixture_regression", "fixture regression gate failed");
+        } else {
+          auto [recent, r_ok] =
+              evidence_gate(recent_success_cases(s, k, now), get("recent_success"), "run_id", 1.0,
+                            true, k.require_gate_evidence, [](const std::string&) { return true; });
+          results["recent_success"] = recent;
+          if (!r_ok) fail("recent_success", "recent success gate failed");
+        }
+      }
+    }
+    a.validation_results = results.dump();
+    if (!d.failed_gate) {
+      a.outcome = "success";
+      a.rationale = "all 4 gates passed";
+      a.to_version_id = version_id;
+      std::int64_t max_number = 0;
+      for (const auto& v : s.versions) max_number = std::max(max_number, v.version_number);
+      VersionAdded v;
+      v.version_id = version_id;
+      v.version_number = max_number + 1;
+      v.yaml_backbone = r.yaml_backbone;
+      v.step_content = r.step_content.dump();
+      v.output_schemas = r.output_schemas.dump();
+      v.created_by = "claude_evolution";
+      v.changelog = r.changelog;
+      v.becomes_current = true;
+      v.baseline_cleared = true;
+      d.version = std::move(v);
+      StateChanged c;
+      c.transition_id = transition_id;
+      c.from_state = "degraded";
+      c.to_state = "draft";
+      c.reason = "gate_passed";
+      c.notes = "evolution " + version_id;
+      d.transition = std::move(c);
+      return d;
+    }
+  }
+  // The consecutive-failure rule: the latest N attempts (this one included) all rejected.
+  const auto max = k.max_consecutive_failures;
+  std::vector<std::string> outcomes = s.attempt_outcomes;
+  outcomes.push_back(a.outcome);
+  if (max > 0 && static_cast<std::int64_t>(outcomes.size()) >= max &&
+      std::all_of(outcomes.end() - max, outcomes.end(),
+                  [](const std::string& o) { return o == "rejected_validation"; })) {
+    StateChanged c;
+    c.transition_id = transition_id;
+    c.from_state = "degraded";
+    c.to_state = "claude_native";
+    c.reason = "evolution_failed";
+    c.notes = std::to_string(max) + " consecutive rejected evolution attempts";
+    d.transition = std::move(c);
+  }
+  return d;
+}
+
+std::string render_attempt(const EvolutionAttempted& a, const std::string& skill_id, Micros at,
+                           std::uint64_t position) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  w.key("id").value(a.attempt_id);
+  w.key("skill_id").value(skill_id);
+  w.key("work_id").value(a.work_id);
+  w.key("from_version_id").value(a.from_version_id);
+  w.key("to_version_id").value(a.to_version_id);
+  w.key("triggered_by").value(a.triggered_by);
+  w.key("claude_invocation_id").value(a.claude_invocation_id);
+  w.key("cost_usd").usd(a.cost_micro_usd);
+  w.key("latency_ms");
+  if (a.latency_ms) {
+    w.value(*a.latency_ms);
+  } else {
+    w.null();
+  }
+  w.key("diagnosis").raw_or_null(a.diagnosis);
+  w.key("targeted_case_ids");
+  if (a.targeted_case_ids) {
+    w.begin_array();
+    for (const auto& id : *a.targeted_case_ids) w.value(id);
+    w.end_array();
+  } else {
+    w.null();
+  }
+  w.key("validation_results").raw(a.validation_results);
+  w.key("outcome").value(a.outcome);
+  w.key("rationale").value(a.rationale);
+  w.key("at").instant(at);
+  w.key("position").value(position);
   w.end_object();
   return out;
 }

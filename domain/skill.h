@@ -90,8 +90,24 @@ struct FixtureAdded {
   std::string source = "manual";
   std::optional<std::string> captured_run_id;
 };
+struct EvolutionAttempted {
+  std::string attempt_id;
+  std::optional<std::string> work_id;
+  std::string from_version_id;
+  std::optional<std::string> to_version_id;
+  std::string triggered_by = "manual";
+  std::optional<std::string> claude_invocation_id;
+  std::int64_t cost_micro_usd = 0;
+  std::optional<std::int64_t> latency_ms;
+  std::optional<std::string> diagnosis;  // JSON object text
+  std::optional<std::vector<std::string>> targeted_case_ids;
+  std::optional<std::string> evidence;    // JSON object text
+  std::string validation_results = "{}";  // JSON object text
+  std::string outcome;                    // success | rejected_validation
+  std::string rationale;
+};
 using Event = std::variant<Registered, VersionAdded, StateChanged, FlagChanged, PromotionHeld,
-                           RunRecorded, DivergenceRecorded, FixtureAdded>;
+                           RunRecorded, DivergenceRecorded, FixtureAdded, EvolutionAttempted>;
 
 struct Version {
   std::string id;
@@ -130,7 +146,8 @@ struct Skill {
   std::vector<std::string> run_order;
   std::unordered_map<std::string, RunFacts> runs;
   std::vector<DivergenceFacts> divergences;
-  std::vector<std::string> fixtures;  // fixture ids, in order
+  std::vector<std::string> fixtures;          // fixture ids, in order
+  std::vector<std::string> attempt_outcomes;  // evolution attempts, in order
 };
 
 std::string stream_name(const std::string& id);
@@ -242,6 +259,44 @@ std::optional<nlohmann::json> tool_mocks_from_cache(const nlohmann::json& cache)
 std::expected<FixtureAdded, Problem> capture_fixture(const RunRecorded& run,
                                                      const std::string& fixture_id);
 std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, Micros created_at);
+
+// Evolution attempts (SPEC §2.19.3-2.19.4).
+struct AttemptRequest {
+  std::string triggered_by = "manual";
+  std::optional<std::string> claude_invocation_id;
+  std::int64_t cost_micro_usd = 0;
+  std::optional<std::int64_t> latency_ms;
+  bool malformed = false;
+  std::string diagnosis = "{}";  // JSON object text
+  std::string yaml_backbone;
+  nlohmann::json step_content, output_schemas;
+  std::optional<std::string> changelog;
+  std::vector<std::string> targeted_failure_cases;
+  nlohmann::json evidence =
+      nlohmann::json::object();  // targeted, fixture_regression, recent_success
+};
+struct EvolutionKnobs {
+  std::int64_t min_divergence_cases = 15;
+  double targeted_pass_rate = 0.80, fixture_pass_rate = 0.95;
+  std::int64_t recent_success_count = 20, recent_success_window_days = 30;
+  std::int64_t max_consecutive_failures = 2;
+  bool require_gate_evidence = false;
+};
+struct AttemptDecision {
+  EvolutionAttempted attempt;
+  std::optional<VersionAdded> version;     // success
+  std::optional<StateChanged> transition;  // → draft (success) or → claude_native (streak)
+  std::optional<std::string> failed_gate;  // for the gate_failure auto-lesson
+};
+// The recent_success case set: succeeded runs started within the window, latest first, capped.
+std::vector<std::string> recent_success_cases(const Skill& s, const EvolutionKnobs& k, Micros now);
+std::expected<AttemptDecision, Problem> decide_attempt(const Skill& s, const AttemptRequest& r,
+                                                       const EvolutionKnobs& k, Micros now,
+                                                       const std::string& attempt_id,
+                                                       const std::string& version_id,
+                                                       const std::string& transition_id);
+std::string render_attempt(const EvolutionAttempted& a, const std::string& skill_id, Micros at,
+                           std::uint64_t position);
 
 // Clamps a submitted agreement to [0, 1] (SPEC §2.11).
 double clamp_agreement(double submitted);

@@ -148,6 +148,43 @@ NewEvent encode(const skill::Event& event) {
               return fb::CreateFixtureAdded(b, id, name, input, shape, mocks, source, run).Union();
             }};
   }
+  if (const auto* a = std::get_if<skill::EvolutionAttempted>(&event)) {
+    return {fb::Payload::EvolutionAttempted, [a = *a](Builder& b) {
+              flatbuffers::Offset<flatbuffers::Vector<Str>> targeted;
+              if (a.targeted_case_ids) {
+                std::vector<Str> ids;
+                for (const auto& id : *a.targeted_case_ids) ids.push_back(b.CreateString(id));
+                targeted = b.CreateVector(ids);
+              }
+              auto id = b.CreateString(a.attempt_id);
+              auto work = opt_string(b, a.work_id);
+              auto from = b.CreateString(a.from_version_id);
+              auto to = opt_string(b, a.to_version_id);
+              auto by = b.CreateString(a.triggered_by);
+              auto inv = opt_string(b, a.claude_invocation_id);
+              auto diagnosis = opt_string(b, a.diagnosis);
+              auto evidence = opt_string(b, a.evidence);
+              auto results = b.CreateString(a.validation_results);
+              auto outcome = b.CreateString(a.outcome);
+              auto rationale = b.CreateString(a.rationale);
+              fb::EvolutionAttemptedBuilder x(b);
+              x.add_attempt_id(id);
+              x.add_work_id(work);
+              x.add_from_version_id(from);
+              x.add_to_version_id(to);
+              x.add_triggered_by(by);
+              x.add_claude_invocation_id(inv);
+              x.add_cost_micro_usd(a.cost_micro_usd);
+              if (a.latency_ms) x.add_latency_ms(*a.latency_ms);
+              x.add_diagnosis(diagnosis);
+              x.add_targeted_case_ids(targeted);
+              x.add_evidence(evidence);
+              x.add_validation_results(results);
+              x.add_outcome(outcome);
+              x.add_rationale(rationale);
+              return x.Finish().Union();
+            }};
+  }
   const auto& d = std::get<skill::DivergenceRecorded>(event);
   return {fb::Payload::DivergenceRecorded, [d](Builder& b) {
             auto id = b.CreateString(d.divergence_id);
@@ -251,6 +288,28 @@ std::optional<skill::Event> decode_skill_event(const StoredEvent& e) {
       f.source = str(p->source(), "manual");
       f.captured_run_id = opt(p->captured_run_id());
       return f;
+    }
+    case fb::Payload::EvolutionAttempted: {
+      const auto* p = ev.payload_as_EvolutionAttempted();
+      skill::EvolutionAttempted a;
+      a.attempt_id = str(p->attempt_id());
+      a.work_id = opt(p->work_id());
+      a.from_version_id = str(p->from_version_id());
+      a.to_version_id = opt(p->to_version_id());
+      a.triggered_by = str(p->triggered_by());
+      a.claude_invocation_id = opt(p->claude_invocation_id());
+      a.cost_micro_usd = p->cost_micro_usd();
+      a.latency_ms = opt_scalar(p->latency_ms());
+      a.diagnosis = opt(p->diagnosis());
+      if (p->targeted_case_ids()) {
+        a.targeted_case_ids.emplace();
+        for (const auto* id : *p->targeted_case_ids()) a.targeted_case_ids->push_back(id->str());
+      }
+      a.evidence = opt(p->evidence());
+      a.validation_results = str(p->validation_results(), "{}");
+      a.outcome = str(p->outcome());
+      a.rationale = str(p->rationale());
+      return a;
     }
     case fb::Payload::DivergenceRecorded: {
       const auto* p = ev.payload_as_DivergenceRecorded();

@@ -52,7 +52,8 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   if (!event) return;
   if (std::holds_alternative<skill::RunRecorded>(*event) ||
       std::holds_alternative<skill::DivergenceRecorded>(*event) ||
-      std::holds_alternative<skill::FixtureAdded>(*event)) {
+      std::holds_alternative<skill::FixtureAdded>(*event) ||
+      std::holds_alternative<skill::EvolutionAttempted>(*event)) {
     // Evidence leaves the record as it is; its ETag (the stream version) moves on.
     rows.put("e" + id, events::u64_be(e.event().version()));
     return;
@@ -112,6 +113,17 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("s" + id + '\0' + desc(e.position), d.divergence_id);
 }
 
+void EvolutionLogProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (e.type() != fb::Payload::EvolutionAttempted) return;
+  const std::string id = skill_of(e);
+  auto event = events::decode_skill_event(e);
+  if (id.empty() || !event) return;
+  const auto& a = std::get<skill::EvolutionAttempted>(*event);
+  const std::string text = skill::render_attempt(a, id, e.event().recorded_at(), e.position);
+  rows.put("r" + a.attempt_id, text);
+  rows.put("s" + id + '\0' + desc(e.position), text);
+}
+
 void FixturesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   if (e.type() != fb::Payload::FixtureAdded) return;
   const std::string id = skill_of(e);
@@ -123,7 +135,7 @@ void FixturesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("s" + id + '\0' + desc(e.position), text);
 }
 
-std::vector<std::string> FixturesQueries::list(const std::string& skill_id, Page p) const {
+std::vector<std::string> PerSkillQueries::list(const std::string& skill_id, Page p) const {
   const rocksdb::ReadOptions ro = view_.options();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   const std::string prefix = "s" + skill_id + '\0';

@@ -59,6 +59,13 @@ class FixturesProjection final : public Projection {
   void apply(const events::StoredEvent& e, Rows& rows) override;
 };
 
+// `skill_evolution_log`: r <attempt_id> → `A`; s <skill_id> 0 <~position> → `A` (newest first).
+class EvolutionLogProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "skill_evolution_log"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
 struct Page {
   std::int64_t limit = 100, offset = 0;
 };
@@ -81,9 +88,11 @@ class CorrectionsQueries {
   events::ReadView view_;
 };
 
-class FixturesQueries {
+// Rows "s <skill_id> 0 <~position>" → JSON of a per-skill read model (fixtures, evolution log),
+// newest first.
+class PerSkillQueries {
  public:
-  FixturesQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, events::ReadView view)
+  PerSkillQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, events::ReadView view)
       : db_(db), cf_(cf), view_(std::move(view)) {}
   std::uint64_t position() const { return view_.head(); }
   std::vector<std::string> list(const std::string& skill_id, Page p) const;

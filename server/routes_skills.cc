@@ -254,6 +254,13 @@ void capture_fixture(App& app, const CallPtr& c) {
                                      [&app, c](commands::Reply r) { app.reply_command(c, r); });
 }
 
+void record_attempt(App& app, const CallPtr& c) {
+  const std::string id = c->params.at("id");
+  command(app, c, commands::parse_attempt, [&app, id](auto req, auto ctx, auto done) {
+    app.core().skills->record_attempt(id, std::move(req), std::move(ctx), std::move(done));
+  });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
@@ -269,7 +276,27 @@ void add_skill_routes(std::vector<Route>& routes) {
        B::kNone,
        [](App& app, const CallPtr& c) {
          skill_list(app, c, 100, "fixtures", [&app](const auto&, const auto& id, auto p) {
-           return projections::FixturesQueries(app.store().db(), app.projector().family("fixtures"),
+           return projections::PerSkillQueries(app.store().db(), app.projector().family("fixtures"),
+                                               app.store().read_view())
+               .list(id, p);
+         });
+       }});
+  routes.push_back({"POST",
+                    "/admin/skills/{id}/evolution-attempts",
+                    Role::kWriter,
+                    {},
+                    B::kJson,
+                    record_attempt});
+  routes.push_back(
+      {"GET",
+       "/admin/skills/{id}/evolution-attempts",
+       Role::kReader,
+       {"limit", "offset"},
+       B::kNone,
+       [](App& app, const CallPtr& c) {
+         skill_list(app, c, 50, "attempts", [&app](const auto&, const auto& id, auto p) {
+           return projections::PerSkillQueries(app.store().db(),
+                                               app.projector().family("skill_evolution_log"),
                                                app.store().read_view())
                .list(id, p);
          });

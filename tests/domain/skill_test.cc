@@ -378,6 +378,81 @@ TEST(SkillFixtures, SchemaInferenceToolMocksAndCapture) {
   EXPECT_FALSE(skill::capture_fixture(run, "f2")->expected_output_shape);
 }
 
+TEST(SkillEvolution, GatesInOrderAndTheConsecutiveFailureRule) {
+  using nlohmann::json;
+  Skill s = skill_in("degraded");
+  const Micros now = 40LL * 86'400 * kMicrosPerSecond;
+  for (int i = 0; i < 15; ++i) {
+    add_run(s, "r" + std::to_string(i), "v1", "succeeded");
+    s.runs["r" + std::to_string(i)].started_at = now - i * kMicrosPerSecond;
+    add_divergence(s, "r" + std::to_string(i), 0.2);
+  }
+  std::optional<Skill> o = s;
+  skill::FixtureAdded fx;
+  fx.fixture_id = "f1";
+  skill::evolve(o, fx, 5);
+  s = *o;
+  skill::EvolutionKnobs k;
+  k.recent_success_count = 3;
+  skill::AttemptRequest r;
+  r.yaml_backbone = "steps: [{name: extract}]";
+  r.step_content = {{"extract", "x"}};
+  r.output_schemas = {{"extract", {{"type", "object"}}}};
+  r.changelog = "c";
+  // Targeted: an id that is not a run of the skill stays in the denominator and never passes.
+  r.targeted_failure_cases = {"r0", "r1", "r2", "r3", "ghost"};
+  r.evidence = json::parse(
+      R"({"targeted":[{"run_id":"r0","status":"succeeded"},{"run_id":"r1","status":"succeeded"},
+    {"run_id":"r2","status":"succeeded"},{"run_id":"r3","status":"succeeded"},{"run_id":"ghost","status":"succeeded"}],
+    "fixture_regression":[{"fixture_id":"f1","status":"succeeded"}],
+    "recent_success":[{"run_id":"r0","status":"succeeded"},{"run_id":"r1","status":"succeeded"},{"run_id":"r2","status":"succeeded"}]})");
+  auto d = skill::decide_attempt(s, r, k, now, "a", "v2", "t");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->attempt.outcome, "success") << d->attempt.validation_results;  // 4/5 = 0.80
+  EXPECT_EQ(json::parse(d->attempt.validation_results)["targeted"]["pass_rate"], 0.8);
+  // 3 of 5 → 0.6 < 0.8.
+  r.targeted_failure_cases = {"r0", "r1", "r2", "r8", "r9"};
+  d = skill::decide_attempt(s, r, k, now, "a", "v2", "t");
+  EXPECT_EQ(d->attempt.rationale, "targeted case gate failed");
+  EXPECT_EQ(d->failed_gate, "targeted");
+  // fixture_regression: a fixture without evidence fails (0/1 < 0.95) — after targeted passed.
+  r.targeted_failure_cases = {"r0"};
+  r.evidence = json::parse(R"({"targeted":[{"run_id":"r0","status":"succeeded"}]})");
+  d = skill::decide_attempt(s, r, k, now, "a", "v2", "t");
+  EXPECT_EQ(d->attempt.rationale, "fixture regression gate failed");
+  EXPECT_EQ(d->failed_gate, "fixture_regression");
+  EXPECT_FALSE(json::parse(d->attempt.validation_results).contains("recent_success"));
+  // recent_success: the 3 latest succeeded runs must all pass.
+  r.evidence["fixture_regression"] = json::parse(R"([{"fixture_id":"f1","status":"succeeded"}])");
+  r.evidence["recent_success"] = json::parse(
+      R"([{"run_id":"r0","status":"succeeded"},{"run_id":"r1","status":"succeeded"},{"run_id":"r2","status":"failed"}])");
+  d = skill::decide_attempt(s, r, k, now, "a", "v2", "t");
+  EXPECT_EQ(d->attempt.rationale, "recent success gate failed");
+  EXPECT_EQ(skill::recent_success_cases(s, k, now), (std::vector<std::string>{"r0", "r1", "r2"}));
+  // Two rejections in a row → claude_native; a success in between breaks the streak.
+  o = s;
+  skill::evolve(o, d->attempt, 6);
+  d = skill::decide_attempt(*o, r, k, now, "b", "v2", "t");
+  ASSERT_TRUE(d->transition);
+  EXPECT_EQ(d->transition->to_state, "claude_native");
+  EXPECT_EQ(d->transition->reason, "evolution_failed");
+  skill::EvolutionAttempted win;
+  win.outcome = "success";
+  skill::evolve(o, win, 7);
+  EXPECT_FALSE(skill::decide_attempt(*o, r, k, now, "c", "v2", "t")->transition);
+  // Empty case sets pass unless evidence is required; preconditions.
+  r.targeted_failure_cases.clear();
+  k.require_gate_evidence = true;
+  d = skill::decide_attempt(s, r, k, now, "a", "v2", "t");
+  EXPECT_EQ(d->attempt.rationale, "targeted case gate failed");
+  EXPECT_EQ(json::parse(d->attempt.validation_results)["targeted"]["reason"], "no_evidence");
+  EXPECT_EQ(skill::decide_attempt(skill_in("trusted"), r, k, now, "a", "v", "t").error().kind,
+            ProblemKind::kWrongState);
+  Skill few = skill_in("degraded");
+  EXPECT_EQ(skill::decide_attempt(few, r, k, now, "a", "v", "t").error().kind,
+            ProblemKind::kInsufficientData);
+}
+
 TEST(SkillVersions, SK12StructuralCheck) {
   using nlohmann::json;
   const json content = {{"extract", "Extract"}};

@@ -410,6 +410,127 @@ TEST_F(SkillsHttp, DP02AutomationsRunThroughALiveSkill) {
   EXPECT_EQ(linked["automation_run_id"], run["id"]);
 }
 
+TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
+  // register → draft → sandbox (human) → 20 runs → shadow_primary → 100 divergences → trusted.
+  const json s = register_skill("draft", true);
+  const std::string id = s["id"];
+  transition(id, "sandbox", "human_approval");
+  ASSERT_EQ(post("/admin/skills/" + id + "/flags/requires_human_gate", {{"value", false}}).status,
+            200);
+  std::vector<std::string> runs;
+  for (int i = 0; i < 20; ++i) runs.push_back(record_run(s)["id"]);
+  EXPECT_EQ(get("/admin/skills/" + id)["state"], "shadow_primary");
+  for (int i = 0; i < 100; ++i) diverge(record_run(s)["id"], 0.92);
+  EXPECT_EQ(get("/admin/skills/" + id)["state"], "trusted");
+  // Low agreement → flagged_for_review (system) → degraded (human).
+  const json bad_run = record_run(s, "failed");
+  for (int i = 0; i < 7; ++i) diverge(bad_run["id"], 0.1);
+  EXPECT_EQ(get("/admin/skills/" + id)["state"], "flagged_for_review");
+  transition(id, "degraded", "human_approval");
+  const std::string attempts = "/admin/skills/" + id + "/evolution-attempts";
+  // Not degraded / bad bodies.
+  EXPECT_EQ(post(attempts, {{"malformed_output", "yes"}}, kWorker).status, 422);
+  EXPECT_EQ(post(attempts, {{"diagnosis", json::object()}}, kWorker).status, 422);
+  // Two rejected attempts → claude_native.
+  auto r = post(attempts, {{"malformed_output", true}, {"cost_usd", 0.42}}, kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json a = json::parse(r.body);
+  EXPECT_EQ(a["outcome"], "rejected_validation");
+  EXPECT_EQ(a["rationale"], "malformed llm output");
+  EXPECT_EQ(a["validation_results"], json::parse(R"({"malformed_output":true})"));
+  EXPECT_EQ(a["from_version_id"], s["current_version_id"]);
+  EXPECT_TRUE(a["effects"].empty());
+  json bad_version = version();
+  bad_version["yaml_backbone"] = "steps: [{kind: llm}]";
+  r = post(attempts,
+           {{"diagnosis", {{"failure_pattern", "dates"}}},
+            {"new_skill_version", bad_version},
+            {"changelog", "try"},
+            {"targeted_failure_cases", {bad_run["id"]}}},
+           kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  a = json::parse(r.body);
+  EXPECT_EQ(a["rationale"], "structural gate failed: step 0 has no name");
+  ASSERT_EQ(a["effects"].size(), 1u);
+  EXPECT_EQ(a["effects"][0]["to_state"], "claude_native");
+  EXPECT_EQ(a["effects"][0]["reason"], "evolution_failed");
+  EXPECT_EQ(a["effects"][0]["notes"], "2 consecutive rejected evolution attempts");
+  EXPECT_EQ(get("/admin/skills/" + id)["state"], "claude_native");
+  const json log = get(attempts);
+  ASSERT_EQ(log["count"], 2);
+  EXPECT_EQ(log["attempts"][0]["id"], a["id"]);
+  EXPECT_EQ(post(attempts, {{"malformed_output", true}}, kWorker).status, 409);  // not degraded
+  std::vector<json> failures;
+  for (int i = 0; i < 500 && failures.size() < 2; ++i) {
+    failures = lessons("gate_failure");
+    if (failures.size() < 2) std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(failures.size(), 2u);
+  EXPECT_EQ(failures[0]["stage"], "structural");
+  EXPECT_EQ(failures[1]["stage"], "malformed_output");
+
+  // A successful attempt on another degraded skill → a new version parked in draft.
+  ASSERT_EQ(
+      client_->post("/admin/capabilities", R"({"name":"triage","trigger_type":"on_message"})", kOps)
+          .status,
+      201);
+  auto t = post("/admin/skills", {{"capability_name", "triage"},
+                                  {"requires_human_gate", false},
+                                  {"initial_state", "sandbox"},
+                                  {"initial_version", version()}});
+  ASSERT_EQ(t.status, 201);
+  const json s2 = json::parse(t.body);
+  const std::string id2 = s2["id"];
+  transition(id2, "shadow_primary", "human_approval");
+  const json run2 = record_run(s2);
+  for (int i = 0; i < 15; ++i) diverge(run2["id"], 0.3);
+  EXPECT_EQ(
+      post("/admin/skills/" + id2 + "/evolution-attempts", {{"malformed_output", true}}, kWorker)
+          .status,
+      409);
+  transition(id2, "trusted", "human_approval");
+  transition(id2, "flagged_for_review", "manual_override");
+  transition(id2, "degraded", "human_approval");
+  json good = version();
+  good["step_content"]["extract"] = "Extract, resolving relative dates";
+  r = post("/admin/skills/" + id2 + "/evolution-attempts",
+           {{"diagnosis", {{"failure_pattern", "relative dates"}}},
+            {"new_skill_version", good},
+            {"changelog", "Handle relative dates"},
+            {"targeted_failure_cases", {run2["id"]}},
+            {"evidence", {{"targeted", {{{"run_id", run2["id"]}, {"status", "succeeded"}}}}}}},
+           kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  a = json::parse(r.body);
+  EXPECT_EQ(a["outcome"], "success");
+  EXPECT_EQ(a["rationale"], "all 4 gates passed");
+  EXPECT_EQ(a["validation_results"]["targeted"]["pass_rate"], 1.0);
+  EXPECT_EQ(a["validation_results"]["structural"]["step_count"], 1);
+  ASSERT_EQ(a["effects"].size(), 2u);
+  EXPECT_EQ(a["effects"][0]["type"], "SkillVersionAdded");
+  EXPECT_EQ(a["effects"][0]["version_number"], 2);
+  EXPECT_EQ(a["effects"][1]["to_state"], "draft");
+  const json after = get("/admin/skills/" + id2);
+  EXPECT_EQ(after["state"], "draft");
+  EXPECT_TRUE(after["baseline_agreement"].is_null());
+  EXPECT_EQ(after["current_version"]["version_number"], 2);
+  EXPECT_EQ(after["current_version"]["created_by"], "claude_evolution");
+  EXPECT_EQ(after["current_version_id"], a["to_version_id"]);
+  EXPECT_EQ(get("/admin/skills/" + id2 + "/versions")["count"], 2);
+  bool evolved = false;
+  for (int i = 0; i < 500 && !evolved; ++i) {
+    for (const auto& n : notifier.requests()) {
+      const json note = json::parse(n.body);
+      if (note["kind"] != "skill_evolved") continue;
+      evolved = true;
+      EXPECT_EQ(note["content"],
+                "Evolved version 2 of skill 'triage' is parked in draft and needs human approval.");
+    }
+    if (!evolved) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(evolved);
+}
+
 TEST_F(SkillsHttp, FixturesAddedAndCaptured) {
   const json s = register_skill("sandbox", true);
   const std::string id = s["id"];
