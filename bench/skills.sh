@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue #4 throughput: durable POST /admin/skill-runs (≈2 KB runs) and POST .../divergence
 # against annalsd, next to the minimal Beast server with the same client settings.
-# Usage: bench/skills.sh [DURATION_S=10] [CONNECTIONS=64]
+# Usage: bench/skills.sh [DURATION_S=10] [CONNECTIONS=64] [RUNS=10000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${1:-10}
@@ -52,3 +52,18 @@ echo "annalsd POST .../divergence (durable):     $divs"
 awk -v r="$(field rps "$runs")" -v d="$(field rps "$divs")" -v m="$(field rps "$minimal")" 'BEGIN {
   printf "skill runs: %.0f req/s = %.1f%% of minimal; divergences: %.0f req/s = %.1f%% (target >= 40%%)\n",
     r, 100*r/m, d, 100*d/m }'
+
+# The evolution input package of a skill with RUNS runs and as many divergences (target < 50 ms).
+runs_n=${3:-10000}
+scripts/build.sh seed_skill >/dev/null
+for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+skill=$(build/bench/seed_skill "$work/seeded" "$runs_n")
+start "$work/seeded.log" build/server/annalsd --data "$work/seeded" --listen 127.0.0.1:0 --log-level warn
+port=$(port_of "$work/seeded.log")
+url="http://127.0.0.1:$port/admin/skills/$skill/evolution-input"
+curl -s -o /dev/null "$url"  # warm the block cache
+times=$(for _ in $(seq 1 20); do curl -s -o /dev/null -w '%{time_total}\n' "$url"; done | sort -n)
+bytes=$(curl -s "$url" | wc -c)
+echo "evolution input ($runs_n runs and divergences, $bytes bytes): median $(sed -n 10p <<<"$times" | awk '{printf "%.1f", $1*1000}') ms, max $(tail -1 <<<"$times" | awk '{printf "%.1f", $1*1000}') ms over 20 requests (target < 50 ms)"

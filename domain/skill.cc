@@ -563,10 +563,11 @@ std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, M
 
 std::vector<std::string> recent_success_cases(const Skill& s, const EvolutionKnobs& k, Micros now) {
   const Micros since = now - k.recent_success_window_days * 86'400 * kMicrosPerSecond;
+  // Latest first: started_at descending, then the most recently recorded (as the read model lists).
   std::vector<std::pair<Micros, std::string>> runs;
-  for (const auto& id : s.run_order) {
-    const auto& r = s.runs.at(id);
-    if (r.status == "succeeded" && r.started_at >= since) runs.emplace_back(r.started_at, id);
+  for (auto it = s.run_order.rbegin(); it != s.run_order.rend(); ++it) {
+    const auto& r = s.runs.at(*it);
+    if (r.status == "succeeded" && r.started_at >= since) runs.emplace_back(r.started_at, *it);
   }
   std::stable_sort(runs.begin(), runs.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });

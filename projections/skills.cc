@@ -1,5 +1,6 @@
 #include "projections/skills.h"
 
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -98,6 +99,7 @@ void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("l" + r.run_id, skill::render_run(r, id, at, false));
   const std::string order = desc_time(r.started_at) + desc(e.position);
   rows.put("a" + order, r.status + '\0' + id + '\0' + r.run_id);
+  if (r.status != "succeeded") rows.add_counter("f" + id, 1);
   rows.put("s" + id + '\0' + order, r.status + '\0' + r.skill_version_id + '\0' + r.run_id);
 }
 
@@ -111,6 +113,19 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("r" + d.divergence_id, text);
   rows.put("l" + d.run_id, text);
   rows.put("s" + id + '\0' + desc(e.position), d.divergence_id);
+  // Per skill: the number of divergences and the sum of their agreements (the evolution stats).
+  std::int64_t count = 0;
+  double sum = 0;
+  if (auto m = rows.get("m" + id); m && m->size() == 16) {
+    std::memcpy(&count, m->data(), 8);
+    std::memcpy(&sum, m->data() + 8, 8);
+  }
+  ++count;
+  sum += d.overall_agreement;
+  std::string m(16, '\0');
+  std::memcpy(m.data(), &count, 8);
+  std::memcpy(m.data() + 8, &sum, 8);
+  rows.put("m" + id, m);
 }
 
 void EvolutionLogProjection::apply(const events::StoredEvent& e, Rows& rows) {
@@ -268,6 +283,24 @@ std::vector<std::string> SkillsQueries::runs(const std::optional<std::string>& s
                   return std::nullopt;
                 return row;
               });
+}
+
+std::pair<std::int64_t, double> SkillsQueries::divergence_totals(
+    const std::string& skill_id) const {
+  std::string m;
+  std::int64_t count = 0;
+  double sum = 0;
+  if (db_->Get(view_.options(), divergences_, "m" + skill_id, &m).ok() && m.size() == 16) {
+    std::memcpy(&count, m.data(), 8);
+    std::memcpy(&sum, m.data() + 8, 8);
+  }
+  return {count, sum};
+}
+
+std::int64_t SkillsQueries::failed_runs(const std::string& skill_id) const {
+  std::string v;
+  if (!db_->Get(view_.options(), runs_, "f" + skill_id, &v).ok() || v.size() != 8) return 0;
+  return static_cast<std::int64_t>(events::read_u64_be(v));
 }
 
 std::optional<std::string> SkillsQueries::latest_divergence(const std::string& run_id) const {

@@ -13,6 +13,8 @@
 //   s <skill_id> 0 <~started_at> <~pos>  → status 0 version_id 0 run_id
 // `divergences`:
 //   r <divergence_id> → `D`;  l <run_id> → the run's latest `D`;  s <skill_id> 0 <~position> → id
+//   m <skill_id> → count and Σ agreement (host order; the evolution input's stats)
+// (`skill_runs` also keeps f <skill_id> → the count of runs that did not succeed.)
 #pragma once
 
 #include <optional>
@@ -126,6 +128,9 @@ class SkillsQueries {
                                 const std::optional<std::string>& version_id, Page p) const;
 
   std::optional<std::string> latest_divergence(const std::string& run_id) const;
+  // (count, Σ overall_agreement) of the skill's divergences; runs with status ≠ succeeded.
+  std::pair<std::int64_t, double> divergence_totals(const std::string& skill_id) const;
+  std::int64_t failed_runs(const std::string& skill_id) const;
   std::vector<std::string> divergences(const std::string& skill_id, Page p) const;
 
  private:

@@ -3,6 +3,7 @@
 #include "commands/skills.h"
 #include "domain/json_text.h"
 #include "domain/skill.h"
+#include "projections/capabilities.h"
 #include "projections/skills.h"
 #include "server/app.h"
 
@@ -261,6 +262,126 @@ void record_attempt(App& app, const CallPtr& c) {
   });
 }
 
+// GET /admin/skills/{id}/evolution-input (SPEC §2.19.2): bounded reads of the read models.
+void evolution_input(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    using oj = nlohmann::ordered_json;
+    const std::string& id = c->params.at("id");
+    const auto view = app.store().read_view();
+    auto* db = app.store().db();
+    auto& pr = app.projector();
+    const projections::SkillsQueries q(db, pr.family("skills"), pr.family("skill_runs"),
+                                       pr.family("divergences"), view);
+    auto row = commands::is_uuid(id) ? q.get(id) : std::nullopt;
+    if (!row) return app.reply_problem(c, skill_not_found(id));
+    const Config& config = app.config();
+    const auto [count, sum] = q.divergence_totals(id);
+    if (count < config.evolution_min_divergence_cases) {
+      return app.reply_problem(
+          c, Problem::make(ProblemKind::kInsufficientData,
+                           "insufficient divergence data: " + std::to_string(count) + " < " +
+                               std::to_string(config.evolution_min_divergence_cases)));
+    }
+    const oj skill = oj::parse(row->json);
+    const std::string capability = skill["capability_name"];
+    oj out = oj::object();
+    out["skill_id"] = id;
+    const projections::CapabilitiesQueries caps(db, pr.family("capabilities"), view);
+    if (auto cap = caps.get(capability)) {
+      const oj j = oj::parse(cap->json);
+      out["capability"] = {{"name", capability},
+                           {"description", j["description"]},
+                           {"input_schema", j["input_schema"]},
+                           {"trigger_type", j["trigger_type"]}};
+    } else {
+      out["capability"] = {{"name", capability},
+                           {"description", ""},
+                           {"input_schema", oj::object()},
+                           {"trigger_type", nullptr}};
+    }
+    const oj& v = skill["current_version"];
+    out["current_version"] = v.is_null() ? oj()
+                                         : oj{{"id", v["id"]},
+                                              {"version_number", v["version_number"]},
+                                              {"yaml_backbone", v["yaml_backbone"]},
+                                              {"step_content", v["step_content"]},
+                                              {"output_schemas", v["output_schemas"]}};
+    oj cases = oj::array();
+    for (const auto& text : q.divergences(id, {config.evolution_max_divergence_cases, 0})) {
+      const oj d = oj::parse(text);
+      const oj run = oj::parse(q.run(d["skill_run_id"]).value_or("{}"));
+      cases.push_back({{"divergence_id", d["id"]},
+                       {"run_id", d["skill_run_id"]},
+                       {"agreement", d["overall_agreement"]},
+                       {"diff_summary", d["diff_summary"]},
+                       {"created_at", d["created_at"]},
+                       {"inputs", run.value("inputs", oj::object())},
+                       {"state_object", run.value("state_object", oj::object())},
+                       {"final_output", run.value("final_output", oj())}});
+    }
+    out["divergence_cases"] = std::move(cases);
+    oj corrections = oj::array();
+    projections::CorrectionFilter cf;
+    cf.task_type = capability;
+    for (const auto& text :
+         projections::CorrectionsQueries(db, pr.family("corrections"), view).list(cf, {50, 0})) {
+      const oj k = oj::parse(text);
+      corrections.push_back({{"id", k["id"]},
+                             {"timestamp", k["timestamp"]},
+                             {"task_id", k["task_id"]},
+                             {"field_corrected", k["field_corrected"]},
+                             {"original_value", k["original_value"]},
+                             {"corrected_value", k["corrected_value"]}});
+    }
+    out["correction_log"] = std::move(corrections);
+    oj attempts = oj::array();
+    for (const auto& text : projections::PerSkillQueries(db, pr.family("skill_evolution_log"), view)
+                                .list(id, {10, 0})) {
+      const oj a = oj::parse(text);
+      attempts.push_back({{"id", a["id"]},
+                          {"from_version_id", a["from_version_id"]},
+                          {"to_version_id", a["to_version_id"]},
+                          {"triggered_by", a["triggered_by"]},
+                          {"outcome", a["outcome"]},
+                          {"at", a["at"]}});
+    }
+    out["prior_evolution_log"] = std::move(attempts);
+    oj fixtures = oj::array(), fixture_ids = oj::array();
+    for (const auto& text : projections::PerSkillQueries(db, pr.family("fixtures"), view)
+                                .list(id, {std::numeric_limits<std::int64_t>::max(), 0})) {
+      const oj f = oj::parse(text);
+      fixture_ids.push_back(f["id"]);
+      fixtures.push_back({{"id", f["id"]},
+                          {"case_name", f["case_name"]},
+                          {"input", f["input"]},
+                          {"expected_output_shape", f["expected_output_shape"]},
+                          {"tool_mocks", f["tool_mocks"]},
+                          {"source", f["source"]}});
+    }
+    out["fixture_library"] = std::move(fixtures);
+    out["stats"] = {{"baseline_agreement", skill["baseline_agreement"]},
+                    {"current_mean_agreement", count > 0 ? sum / static_cast<double>(count) : 0.0},
+                    {"total_divergence_samples", count},
+                    {"skill_run_failure_count", q.failed_runs(id)}};
+    oj recent = oj::array();
+    const Micros cutoff =
+        app.now() - config.evolution_recent_success_window_days * 86'400 * kMicrosPerSecond;
+    for (const auto& text : q.runs(id, std::string("succeeded"), std::nullopt,
+                                   {config.evolution_recent_success_count, 0})) {
+      const oj r = oj::parse(text);
+      if (parse_instant(r["started_at"].get<std::string>()).value_or(0) < cutoff) break;
+      const oj full = oj::parse(q.run(r["id"]).value_or("{}"));
+      recent.push_back({{"run_id", r["id"]},
+                        {"started_at", r["started_at"]},
+                        {"inputs", full.value("inputs", oj::object())},
+                        {"tool_result_cache", full.value("tool_result_cache", oj::object())}});
+    }
+    out["gate_cases"] = {{"fixture_ids", std::move(fixture_ids)},
+                         {"recent_success", std::move(recent)}};
+    app.reply_json(c, 200, out.dump(-1, ' ', false, oj::error_handler_t::replace), q.position());
+  });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
@@ -281,6 +402,8 @@ void add_skill_routes(std::vector<Route>& routes) {
                .list(id, p);
          });
        }});
+  routes.push_back(
+      {"GET", "/admin/skills/{id}/evolution-input", Role::kReader, {}, B::kNone, evolution_input});
   routes.push_back({"POST",
                     "/admin/skills/{id}/evolution-attempts",
                     Role::kWriter,

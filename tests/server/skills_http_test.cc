@@ -427,6 +427,24 @@ TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
   for (int i = 0; i < 7; ++i) diverge(bad_run["id"], 0.1);
   EXPECT_EQ(get("/admin/skills/" + id)["state"], "flagged_for_review");
   transition(id, "degraded", "human_approval");
+  // The evolution input package.
+  const json input = get("/admin/skills/" + id + "/evolution-input");
+  EXPECT_EQ(input["skill_id"], id);
+  EXPECT_EQ(input["capability"]["name"], "parse_task");
+  EXPECT_EQ(input["capability"]["trigger_type"], "on_message");
+  EXPECT_EQ(input["current_version"]["id"], s["current_version_id"]);
+  ASSERT_EQ(input["divergence_cases"].size(), 30u);
+  EXPECT_EQ(input["divergence_cases"][0]["run_id"], bad_run["id"]);
+  EXPECT_EQ(input["divergence_cases"][0]["agreement"], 0.1);
+  EXPECT_TRUE(input["divergence_cases"][0]["inputs"].is_object());
+  EXPECT_EQ(input["stats"]["total_divergence_samples"], 107);
+  EXPECT_EQ(input["stats"]["skill_run_failure_count"], 1);
+  EXPECT_NEAR(input["stats"]["current_mean_agreement"].get<double>(), (100 * 0.92 + 7 * 0.1) / 107,
+              1e-9);
+  EXPECT_TRUE(input["correction_log"].empty());
+  EXPECT_TRUE(input["prior_evolution_log"].empty());
+  EXPECT_TRUE(input["fixture_library"].empty());
+  EXPECT_TRUE(input["gate_cases"]["recent_success"].empty()) << "the runs started in April";
   const std::string attempts = "/admin/skills/" + id + "/evolution-attempts";
   // Not degraded / bad bodies.
   EXPECT_EQ(post(attempts, {{"malformed_output", "yes"}}, kWorker).status, 422);
@@ -483,7 +501,11 @@ TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
   const std::string id2 = s2["id"];
   transition(id2, "shadow_primary", "human_approval");
   const json run2 = record_run(s2);
-  for (int i = 0; i < 15; ++i) diverge(run2["id"], 0.3);
+  for (int i = 0; i < 14; ++i) diverge(run2["id"], 0.3);
+  auto early = client_->get("/admin/skills/" + id2 + "/evolution-input", kViewer);
+  EXPECT_EQ(early.status, 409);
+  EXPECT_EQ(json::parse(early.body)["detail"], "insufficient divergence data: 14 < 15");
+  diverge(run2["id"], 0.3);
   EXPECT_EQ(
       post("/admin/skills/" + id2 + "/evolution-attempts", {{"malformed_output", true}}, kWorker)
           .status,
