@@ -983,6 +983,122 @@ void SkillCommands::capture_fixture(std::string run_id, CommandContext ctx,
       std::move(done));
 }
 
+void SkillCommands::schedule_evolution(std::vector<std::string> ids, std::int64_t remaining,
+                                       std::string run_id, CommandContext ctx,
+                                       std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, ids = std::move(ids), remaining, run_id, ctx](events::Transaction& tx,
+                                                           std::vector<SkillEffect>&) mutable {
+        const auto estimate = usd_to_micros(config_.evolution_estimated_cost_usd).value_or(0);
+        json scheduled = json::array(), skipped = json::array();
+        std::uint64_t position = 0;
+        for (const auto& id : ids) {
+          const auto& f = cache_.fold(tx, id);
+          if (!f.state || f.state->state != "degraded") continue;
+          const auto out = skill::decide_schedule_evolution(
+              *f.state, config_.evolution_min_divergence_cases, remaining, estimate,
+              new_uuid_v7(tx.now()), run_id.empty() ? std::nullopt : std::optional(run_id));
+          if (out.skipped) {
+            skipped.push_back({{"skill_id", id}, {"reason", *out.skipped}});
+            continue;
+          }
+          if (out.pending) continue;
+          if (out.out_of_budget) break;
+          const std::vector<events::NewEvent> evs{events::encode(skill::Event{*out.scheduled})};
+          auto appended =
+              tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version), evs,
+                        {ctx.actor, ctx.correlation_id, std::nullopt});
+          if (!appended) return Reply::error(appended.error());
+          position = appended->last_position;
+          remaining -= estimate;
+          scheduled.push_back({{"skill_id", id}, {"work_id", out.scheduled->work_id}});
+        }
+        Reply r;
+        r.status = 200;
+        r.body =
+            json{{"scheduled", scheduled}, {"skipped", skipped}, {"remaining", remaining}}.dump();
+        r.position = position;
+        return r;
+      },
+      std::move(done));
+}
+
+void SkillCommands::sweep_degradation(std::string id, CommandContext ctx,
+                                      std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, id, ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
+        const auto& f = cache_.fold(tx, id);
+        Reply r;
+        r.status = 200;
+        r.body = "null";
+        if (!f.state || f.state->state != "trusted") return r;
+        auto d = skill::detect_degradation(*f.state, knobs(), new_uuid_v7(tx.now()));
+        json entry = {{"skill_id", id},
+                      {"outcome", d.outcome},
+                      {"current_successes", d.successes},
+                      {"current_trials", d.trials},
+                      {"current_lower", d.lower},
+                      {"current_upper", d.upper},
+                      {"baseline", d.baseline ? json(*d.baseline) : json()},
+                      {"notes", nullptr}};
+        if (d.transition) {
+          char notes[96];
+          std::snprintf(notes, sizeof notes, "CI=[%.2f, %.2f], baseline=%.2f", d.lower, d.upper,
+                        d.baseline.value_or(0));
+          entry["notes"] = notes;
+          const std::vector<events::NewEvent> evs{events::encode(skill::Event{*d.transition})};
+          auto appended =
+              tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version), evs,
+                        {"system", ctx.correlation_id, std::nullopt});
+          if (!appended) return Reply::error(appended.error());
+          r.position = appended->last_position;
+          const std::string capability = f.state->capability_name;
+          effects.push_back({id, capability, r.position, d.transition, std::nullopt, d,
+                             std::nullopt, std::nullopt});
+        }
+        r.body = entry.dump();
+        return r;
+      },
+      std::move(done));
+}
+
+void SkillCommands::sweep_corrections(std::string id, CommandContext ctx,
+                                      std::function<void(Reply)> done) {
+  execute(
+      ctx,
+      [this, id, ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
+        Reply r;
+        r.status = 200;
+        r.body = "null";
+        const auto& f = cache_.fold(tx, id);
+        if (!f.state) return r;
+        const std::string capability = f.state->capability_name;
+        const auto version = f.version;
+        const auto& times = corrections_.fold(tx, capability);
+        const std::vector<Micros> timestamps = times.state ? *times.state : std::vector<Micros>{};
+        const auto& s = cache_.fold(tx, id);
+        auto hit =
+            skill::correction_cluster(*s.state, timestamps, config_.correction_cluster_window_runs,
+                                      config_.correction_cluster_threshold, new_uuid_v7(tx.now()));
+        if (!hit) return r;
+        const std::vector<events::NewEvent> evs{events::encode(skill::Event{hit->transition})};
+        auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version),
+                                  evs, {"system", ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        r.position = appended->last_position;
+        effects.push_back({id, capability, r.position, hit->transition, std::nullopt, std::nullopt,
+                           hit, std::nullopt});
+        r.body =
+            json{
+                {"skill_id", id}, {"capability_name", capability}, {"correction_count", hit->count}}
+                .dump();
+        return r;
+      },
+      std::move(done));
+}
+
 Reply SkillCommands::append_fixture(events::Transaction& tx, const std::string& skill_id,
                                     std::uint64_t version, const skill::FixtureAdded& fixture,
                                     const CommandContext& ctx) {

@@ -78,6 +78,17 @@ class SkillCommands {
   // RecordEvolutionAttempt (SPEC §2.19.3): 201 `A` plus effects.
   void record_attempt(std::string skill_id, skill::AttemptRequest r, CommandContext ctx,
                       std::function<void(Reply)> done);
+  // Nightly steps (SPEC §2.20). Evolution scheduling over `ids` (in order) with `remaining`
+  // micro-USD: 200 {"scheduled":[{skill_id, work_id}], "skipped":[{skill_id, reason}],
+  // "remaining": micro-USD}.
+  void schedule_evolution(std::vector<std::string> ids, std::int64_t remaining,
+                          std::string nightly_run_id, CommandContext ctx,
+                          std::function<void(Reply)> done);
+  // Degradation of one trusted skill: 200 with the report entry (null when not trusted).
+  void sweep_degradation(std::string id, CommandContext ctx, std::function<void(Reply)> done);
+  // The correction-cluster check of one skill: 200 {skill_id, capability_name,
+  // correction_count} when it flagged, else null.
+  void sweep_corrections(std::string id, CommandContext ctx, std::function<void(Reply)> done);
   // RecordCorrection with the correction-cluster fast path (SPEC §2.14).
   void record_correction(skill::CorrectionRecorded c, CommandContext ctx,
                          std::function<void(Reply)> done);

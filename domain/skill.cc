@@ -152,6 +152,7 @@ void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
     }
   } else if (const auto* c = std::get_if<StateChanged>(&e)) {
     s->state = c->to_state;
+    if (s->state != "degraded") s->pending_evolution.reset();
     if (c->baseline_agreement) s->baseline_agreement = c->baseline_agreement;
     s->held.reset();
     s->updated_at = recorded_at;
@@ -170,6 +171,9 @@ void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
     s->fixtures.push_back(fx->fixture_id);
   } else if (const auto* a = std::get_if<EvolutionAttempted>(&e)) {
     s->attempt_outcomes.push_back(a->outcome);
+    s->pending_evolution.reset();  // any posted attempt ends the pending work
+  } else if (const auto* w = std::get_if<EvolutionScheduled>(&e)) {
+    s->pending_evolution = PendingWork{w->work_id, w->triggered_by, w->nightly_run_id, recorded_at};
   }
 }
 
@@ -417,6 +421,11 @@ std::optional<Skill> skill_from_json(std::string_view text) {
       if (!v) return std::nullopt;
       s.versions.push_back(std::move(*v));
     }
+    if (const json& p = j.at("evolution_pending"); !p.is_null()) {
+      s.pending_evolution = PendingWork{
+          p.at("work_id").get<std::string>(), p.at("triggered_by").get<std::string>(), std::nullopt,
+          parse_instant(p.at("scheduled_at").get<std::string>()).value_or(0)};
+    }
     if (const json& h = j.at("promotion_held"); !h.is_null()) {
       s.held =
           Held{h.at("to_state").get<std::string>(), h.at("version_id").get<std::string>(),
@@ -558,6 +567,27 @@ std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, M
   w.key("captured_run_id").value(f.captured_run_id);
   w.key("created_at").instant(created_at);
   w.end_object();
+  return out;
+}
+
+ScheduleOutcome decide_schedule_evolution(const Skill& s, std::int64_t min_divergence_cases,
+                                          std::int64_t remaining_micro_usd,
+                                          std::int64_t estimate_micro_usd,
+                                          const std::string& work_id,
+                                          const std::optional<std::string>& nightly_run_id) {
+  ScheduleOutcome out;
+  if (!s.current_version_id) {
+    out.skipped = "no_current_version";
+  } else if (static_cast<std::int64_t>(s.divergences.size()) < min_divergence_cases) {
+    out.skipped = "insufficient_divergence";
+  } else if (s.pending_evolution) {
+    out.pending = true;
+  } else if (remaining_micro_usd < estimate_micro_usd) {
+    out.out_of_budget = true;
+  } else {
+    out.scheduled = EvolutionScheduled{work_id, nightly_run_id ? "nightly" : "manual",
+                                       nightly_run_id, estimate_micro_usd};
+  }
   return out;
 }
 
@@ -775,6 +805,32 @@ std::string render_attempt(const EvolutionAttempted& a, const std::string& skill
   return out;
 }
 
+std::string render_nightly(const std::string& run_id, const std::string& trigger, Micros started,
+                           Micros finished, const std::string& report) {
+  using oj = nlohmann::ordered_json;
+  oj nr = {{"id", run_id},
+           {"trigger", trigger},
+           {"started_at", format_instant(started)},
+           {"finished_at", format_instant(finished)}};
+  const oj r = oj::parse(report, nullptr, false);
+  if (r.is_object()) {
+    for (const auto& [k, v] : r.items()) {
+      if (k != "budget") {
+        nr[k] = v;
+        continue;
+      }
+      auto usd = [&](const char* key) {
+        return v.contains(key) ? static_cast<double>(v.at(key).get<std::int64_t>()) / 1e6 : 0.0;
+      };
+      nr["budget"] = {{"daily_spend_usd", usd("daily_spend_micro_usd")},
+                      {"remaining_at_start_usd", usd("remaining_at_start_micro_usd")},
+                      {"remaining_at_end_usd", usd("remaining_at_end_micro_usd")},
+                      {"paused", v.value("paused", false)}};
+    }
+  }
+  return nr.dump(-1, ' ', false, oj::error_handler_t::replace);
+}
+
 double clamp_agreement(double submitted) { return std::clamp(submitted, 0.0, 1.0); }
 
 std::string render_transition(const StateChanged& c, const std::string& skill_id,
@@ -929,7 +985,16 @@ std::string render(const Skill& s, double trusted_rate, bool detail) {
     } else {
       w.null();
     }
-    w.key("evolution_pending").null();
+    w.key("evolution_pending");
+    if (s.pending_evolution) {
+      w.begin_object();
+      w.key("work_id").value(s.pending_evolution->work_id);
+      w.key("scheduled_at").instant(s.pending_evolution->scheduled_at);
+      w.key("triggered_by").value(s.pending_evolution->triggered_by);
+      w.end_object();
+    } else {
+      w.null();
+    }
   }
   w.end_object();
   return out;

@@ -90,6 +90,11 @@ struct FixtureAdded {
   std::string source = "manual";
   std::optional<std::string> captured_run_id;
 };
+struct EvolutionScheduled {
+  std::string work_id, triggered_by = "nightly";
+  std::optional<std::string> nightly_run_id;
+  std::int64_t estimated_cost_micro_usd = 0;
+};
 struct EvolutionAttempted {
   std::string attempt_id;
   std::optional<std::string> work_id;
@@ -106,8 +111,9 @@ struct EvolutionAttempted {
   std::string outcome;                    // success | rejected_validation
   std::string rationale;
 };
-using Event = std::variant<Registered, VersionAdded, StateChanged, FlagChanged, PromotionHeld,
-                           RunRecorded, DivergenceRecorded, FixtureAdded, EvolutionAttempted>;
+using Event =
+    std::variant<Registered, VersionAdded, StateChanged, FlagChanged, PromotionHeld, RunRecorded,
+                 DivergenceRecorded, FixtureAdded, EvolutionAttempted, EvolutionScheduled>;
 
 struct Version {
   std::string id;
@@ -128,6 +134,12 @@ struct DivergenceFacts {
   double agreement = 0;
 };
 
+struct PendingWork {
+  std::string work_id, triggered_by;
+  std::optional<std::string> nightly_run_id;
+  Micros scheduled_at = 0;
+};
+
 struct Held {
   std::string to_state, version_id, metrics;
   Micros since = 0;
@@ -142,6 +154,8 @@ struct Skill {
   Micros created_at = 0, updated_at = 0;
   std::vector<Version> versions;  // in version_number order
   std::optional<Held> held;       // the latest held promotion, while it is still pending
+  // Evolution work: scheduled for a degraded skill and not yet attempted (SPEC §2.19.1).
+  std::optional<PendingWork> pending_evolution;
   // Evidence, in recording order.
   std::vector<std::string> run_order;
   std::unordered_map<std::string, RunFacts> runs;
@@ -260,6 +274,19 @@ std::expected<FixtureAdded, Problem> capture_fixture(const RunRecorded& run,
                                                      const std::string& fixture_id);
 std::string render_fixture(const FixtureAdded& f, const std::string& skill_id, Micros created_at);
 
+// Evolution scheduling of one degraded skill (SPEC §2.19.1).
+struct ScheduleOutcome {
+  std::optional<EvolutionScheduled> scheduled;
+  std::optional<std::string> skipped;  // no_current_version | insufficient_divergence
+  bool pending = false;                // already has pending work: left as is
+  bool out_of_budget = false;          // stop scheduling
+};
+ScheduleOutcome decide_schedule_evolution(const Skill& s, std::int64_t min_divergence_cases,
+                                          std::int64_t remaining_micro_usd,
+                                          std::int64_t estimate_micro_usd,
+                                          const std::string& work_id,
+                                          const std::optional<std::string>& nightly_run_id);
+
 // Evolution attempts (SPEC §2.19.3-2.19.4).
 struct AttemptRequest {
   std::string triggered_by = "manual";
@@ -297,6 +324,11 @@ std::expected<AttemptDecision, Problem> decide_attempt(const Skill& s, const Att
                                                        const std::string& transition_id);
 std::string render_attempt(const EvolutionAttempted& a, const std::string& skill_id, Micros at,
                            std::uint64_t position);
+
+// The nightly run `NR` of API §11 from NightlyRunCompleted (the report's budget in micro-USD is
+// served in USD).
+std::string render_nightly(const std::string& run_id, const std::string& trigger, Micros started,
+                           Micros finished, const std::string& report);
 
 // Clamps a submitted agreement to [0, 1] (SPEC §2.11).
 double clamp_agreement(double submitted);

@@ -148,6 +148,15 @@ NewEvent encode(const skill::Event& event) {
               return fb::CreateFixtureAdded(b, id, name, input, shape, mocks, source, run).Union();
             }};
   }
+  if (const auto* w = std::get_if<skill::EvolutionScheduled>(&event)) {
+    return {
+        fb::Payload::EvolutionScheduled, [w = *w](Builder& b) {
+          auto id = b.CreateString(w.work_id);
+          auto by = b.CreateString(w.triggered_by);
+          auto run = opt_string(b, w.nightly_run_id);
+          return fb::CreateEvolutionScheduled(b, id, by, run, w.estimated_cost_micro_usd).Union();
+        }};
+  }
   if (const auto* a = std::get_if<skill::EvolutionAttempted>(&event)) {
     return {fb::Payload::EvolutionAttempted, [a = *a](Builder& b) {
               flatbuffers::Offset<flatbuffers::Vector<Str>> targeted;
@@ -288,6 +297,11 @@ std::optional<skill::Event> decode_skill_event(const StoredEvent& e) {
       f.source = str(p->source(), "manual");
       f.captured_run_id = opt(p->captured_run_id());
       return f;
+    }
+    case fb::Payload::EvolutionScheduled: {
+      const auto* p = ev.payload_as_EvolutionScheduled();
+      return skill::EvolutionScheduled{str(p->work_id()), str(p->triggered_by()),
+                                       opt(p->nightly_run_id()), p->estimated_cost_micro_usd()};
     }
     case fb::Payload::EvolutionAttempted: {
       const auto* p = ev.payload_as_EvolutionAttempted();

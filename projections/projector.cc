@@ -83,6 +83,7 @@ std::vector<std::unique_ptr<Projection>> all_projections() {
   v.push_back(std::make_unique<CorrectionsProjection>());
   v.push_back(std::make_unique<FixturesProjection>());
   v.push_back(std::make_unique<EvolutionLogProjection>());
+  v.push_back(std::make_unique<NightlyRunsProjection>());
   return v;
 }
 

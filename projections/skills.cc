@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 
+#include "domain/json_text.h"
 #include "domain/skill.h"
 #include "events/keys.h"
 #include "events/skill_codec.h"
@@ -53,8 +54,7 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   if (!event) return;
   if (std::holds_alternative<skill::RunRecorded>(*event) ||
       std::holds_alternative<skill::DivergenceRecorded>(*event) ||
-      std::holds_alternative<skill::FixtureAdded>(*event) ||
-      std::holds_alternative<skill::EvolutionAttempted>(*event)) {
+      std::holds_alternative<skill::FixtureAdded>(*event)) {
     // Evidence leaves the record as it is; its ETag (the stream version) moves on.
     rows.put("e" + id, events::u64_be(e.event().version()));
     return;
@@ -85,6 +85,23 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   }
   rows.put("r" + id, skill::render(*s, trusted_rate_, true));
   rows.put("e" + id, events::u64_be(e.event().version()));
+  // Pending evolution work, oldest first (the work list and the queue).
+  auto work_key = rows.get("q" + id);
+  if (s->pending_evolution && !work_key) {
+    const auto& p = *s->pending_evolution;
+    std::string w;
+    JsonWriter jw(w);
+    jw.begin_object().key("work_id").value(p.work_id).key("skill_id").value(id);
+    jw.key("capability_name").value(s->capability_name).key("triggered_by").value(p.triggered_by);
+    jw.key("nightly_run_id").value(p.nightly_run_id).key("scheduled_at").instant(p.scheduled_at);
+    jw.end_object();
+    const std::string key = "w" + events::u64_be(e.position) + id;
+    rows.put(key, w);
+    rows.put("q" + id, key);
+  } else if (!s->pending_evolution && work_key) {
+    rows.remove(*work_key);
+    rows.remove("q" + id);
+  }
   rows.put(order_key(*s), s->state + '\0' + s->capability_name);
 }
 
@@ -128,6 +145,17 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("m" + id, m);
 }
 
+void NightlyRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  const auto* p = e.event().payload_as_NightlyRunCompleted();
+  if (p == nullptr) return;
+  const std::string id = p->run_id() ? p->run_id()->str() : "";
+  const std::string text =
+      skill::render_nightly(id, p->trigger() ? p->trigger()->str() : "", p->started_at(),
+                            p->finished_at(), p->report() ? p->report()->str() : "{}");
+  rows.put("r" + id, text);
+  rows.put("s" + desc(e.position), text);
+}
+
 void EvolutionLogProjection::apply(const events::StoredEvent& e, Rows& rows) {
   if (e.type() != fb::Payload::EvolutionAttempted) return;
   const std::string id = skill_of(e);
@@ -151,9 +179,20 @@ void FixturesProjection::apply(const events::StoredEvent& e, Rows& rows) {
 }
 
 std::vector<std::string> PerSkillQueries::list(const std::string& skill_id, Page p) const {
+  return scan("s" + skill_id + '\0', p);
+}
+
+std::vector<std::string> PerSkillQueries::all(Page p) const { return scan("s", p); }
+
+std::optional<std::string> PerSkillQueries::get(const std::string& id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), cf_, "r" + id, &value).ok()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> PerSkillQueries::scan(const std::string& prefix, Page p) const {
   const rocksdb::ReadOptions ro = view_.options();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
-  const std::string prefix = "s" + skill_id + '\0';
   std::vector<std::string> out;
   std::int64_t skipped = 0;
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) &&
@@ -295,6 +334,10 @@ std::pair<std::int64_t, double> SkillsQueries::divergence_totals(
     std::memcpy(&sum, m.data() + 8, 8);
   }
   return {count, sum};
+}
+
+std::vector<std::string> SkillsQueries::evolution_work(Page p) const {
+  return scan(skills_, "w", p, [](std::string_view, std::string_view v) { return std::string(v); });
 }
 
 std::int64_t SkillsQueries::failed_runs(const std::string& skill_id) const {

@@ -7,6 +7,8 @@
 //   t <skill_id> 0 <~position>           → `T` (transitions, newest first)
 //   v <skill_id> 0 <~version_number>     → `V` (versions, newest first)
 //   x <skill_id> 0 <version_id>          → `V`
+//   w <position> <skill_id>              → `W` pending evolution work (oldest first); q <id> → its
+//   key
 // `skill_runs`:
 //   r <run_id>                           → `R+`        l <run_id> → `R`
 //   a <~started_at> <~position>          → status 0 skill_id 0 run_id (all runs)
@@ -68,6 +70,13 @@ class EvolutionLogProjection final : public Projection {
   void apply(const events::StoredEvent& e, Rows& rows) override;
 };
 
+// `nightly_runs`: r <run_id> → `NR`; s <~position> → `NR` (newest first).
+class NightlyRunsProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "nightly_runs"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
 struct Page {
   std::int64_t limit = 100, offset = 0;
 };
@@ -98,8 +107,13 @@ class PerSkillQueries {
       : db_(db), cf_(cf), view_(std::move(view)) {}
   std::uint64_t position() const { return view_.head(); }
   std::vector<std::string> list(const std::string& skill_id, Page p) const;
+  // Rows "s <~position>" of read models that are not per skill (nightly runs), and "r <id>".
+  std::vector<std::string> all(Page p) const;
+  std::optional<std::string> get(const std::string& id) const;
 
  private:
+  std::vector<std::string> scan(const std::string& prefix, Page p) const;
+
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   events::ReadView view_;
@@ -131,6 +145,8 @@ class SkillsQueries {
   // (count, Σ overall_agreement) of the skill's divergences; runs with status ≠ succeeded.
   std::pair<std::int64_t, double> divergence_totals(const std::string& skill_id) const;
   std::int64_t failed_runs(const std::string& skill_id) const;
+  // Pending evolution work `W`, oldest first.
+  std::vector<std::string> evolution_work(Page p) const;
   std::vector<std::string> divergences(const std::string& skill_id, Page p) const;
 
  private:

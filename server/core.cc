@@ -1,11 +1,14 @@
 #include "server/core.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 
 #include "domain/automation_run.h"
 #include "projections/automation_runs.h"
 #include "projections/automations.h"
+#include "projections/skills.h"
 
 namespace annals::server {
 
@@ -39,6 +42,38 @@ commands::SchedulerSource scheduler_source(events::EventStore& store,
     auto row = runs().get(run_id);
     if (!row) return std::nullopt;
     return automation::run_from_json(*row);
+  };
+  return s;
+}
+
+// The nightly job's picks, from the skills and nightly_runs read models.
+commands::NightlySource nightly_source(events::EventStore& store,
+                                       projections::Projector& projector) {
+  commands::NightlySource s;
+  s.skills_in_state = [&store, &projector](const std::string& state) {
+    const projections::SkillsQueries q(store.db(), projector.family("skills"),
+                                       projector.family("skill_runs"),
+                                       projector.family("divergences"), store.read_view());
+    std::vector<std::string> ids;
+    for (const auto& row :
+         q.list(state, std::nullopt, {std::numeric_limits<std::int64_t>::max(), 0})) {
+      ids.push_back(nlohmann::json::parse(row)["id"]);
+    }
+    // The list is newest change first; the scheduler wants updated_at ascending.
+    std::reverse(ids.begin(), ids.end());
+    return ids;
+  };
+  s.last_completed = [&store, &projector]() -> std::optional<Micros> {
+    const projections::PerSkillQueries q(store.db(), projector.family("nightly_runs"),
+                                         store.read_view());
+    auto rows = q.all({1, 0});
+    if (rows.empty()) return std::nullopt;
+    return parse_instant(nlohmann::json::parse(rows[0])["finished_at"].get<std::string>());
+  };
+  s.first_event_at = [&store]() -> std::optional<Micros> {
+    auto first = store.read(1);
+    if (!first) return std::nullopt;
+    return first->event().recorded_at();
   };
   return s;
 }
@@ -82,14 +117,20 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   dispatcher = std::make_unique<commands::Dispatcher>(*runs, *lessons, config,
                                                       scheduler_source(*store, *projector), clock);
   store->add_commit_listener([d = dispatcher.get()](std::uint64_t) { d->wake(); });
+  nightly = std::make_unique<commands::NightlyJob>(*bus, *skills, *ledger, config,
+                                                   nightly_source(*store, *projector), clock);
   skill_observer_ = commands::skill_observers(
       *lessons, dispatcher->notifier(), clock,
       [d = dispatcher.get()](std::function<void()> fn) { d->post(std::move(fn)); });
 }
 
-void Core::start_dispatcher() { dispatcher->start(); }
+void Core::start_dispatcher() {
+  dispatcher->start();
+  nightly->start();
+}
 
 void Core::stop() {
+  if (nightly) nightly->stop();
   if (dispatcher) dispatcher->stop();
   if (store) store->stop();
 }

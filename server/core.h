@@ -11,6 +11,7 @@
 #include "commands/dispatcher.h"
 #include "commands/ledger.h"
 #include "commands/lessons.h"
+#include "commands/nightly.h"
 #include "commands/runs.h"
 #include "commands/skills.h"
 #include "domain/config.h"
@@ -28,6 +29,7 @@ struct Core {
   // Stops the writer before anything its commit hook uses goes away.
   ~Core();
 
+  // Crash recovery and the automation scheduler, then the nightly timer.
   void start_dispatcher();
   // Stops the scheduler and the writer; idempotent.
   void stop();
@@ -43,6 +45,7 @@ struct Core {
   std::unique_ptr<commands::SkillCommands> skills;
   std::unique_ptr<commands::RunCommands> runs;
   std::unique_ptr<commands::Dispatcher> dispatcher;
+  std::unique_ptr<commands::NightlyJob> nightly;
 
  private:
   commands::SkillCommands::Observe skill_observer_;

@@ -2,6 +2,7 @@
 #include "commands/lessons.h"
 #include "projections/automations.h"
 #include "projections/lessons.h"
+#include "projections/skills.h"
 #include "server/app.h"
 
 namespace annals::server {
@@ -86,8 +87,15 @@ void get_queue(App& app, const CallPtr& c) {
                                                       app.projector().family("automations"), view);
     const projections::LessonsQueries lessons(app.store().db(), app.projector().family("lessons"),
                                               view);
+    const projections::SkillsQueries skills(app.store().db(), app.projector().family("skills"),
+                                            app.projector().family("skill_runs"),
+                                            app.projector().family("divergences"), view);
+    const auto pending =
+        skills.evolution_work({std::numeric_limits<std::int64_t>::max(), 0}).size();
+    // Drafting work needs candidates, which this build does not have yet: always 0.
     std::string body = R"({"automations":)" + automations.queue_block(app.now()) +
-                       R"(,"evolution":{"pending":0},"drafting":{"pending":0},"lessons":)";
+                       R"(,"evolution":{"pending":)" + std::to_string(pending) +
+                       R"(},"drafting":{"pending":0},"lessons":)";
     body += app.config().lessons_enabled ? lessons.snapshot(app.now()) : kDisabled;
     body += "}";
     app.reply_json(c, 200, std::move(body), view.head());

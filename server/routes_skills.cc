@@ -382,11 +382,57 @@ void evolution_input(App& app, const CallPtr& c) {
   });
 }
 
+void run_nightly(App& app, const CallPtr& c) {
+  app.core().nightly->run_async("manual",
+                                [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
+void nightly_runs(App& app, const CallPtr& c) {
+  auto p = page(*c, 20);
+  if (!p) return app.reply_problem(c, p.error());
+  app.after_min_position(c, [&app, c, p = *p] {
+    const projections::PerSkillQueries q(app.store().db(), app.projector().family("nightly_runs"),
+                                         app.store().read_view());
+    app.reply_json(c, 200, render_page("runs", q.all(p), p.limit, p.offset));
+  });
+}
+
+void nightly_run(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const projections::PerSkillQueries q(app.store().db(), app.projector().family("nightly_runs"),
+                                         app.store().read_view());
+    auto row = q.get(c->params.at("id"));
+    if (!row)
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Nightly run not found."));
+    app.reply_json(c, 200, std::move(*row));
+  });
+}
+
+void evolution_work(App& app, const CallPtr& c) {
+  auto p = page(*c, 100);
+  if (!p) return app.reply_problem(c, p.error());
+  app.after_min_position(c, [&app, c, p = *p] {
+    const auto q = queries(app);
+    app.reply_json(c, 200, render_page("work", q.evolution_work(p), p.limit, p.offset),
+                   q.position());
+  });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
   using B = Route::Body;
   routes.push_back({"POST", "/admin/corrections", Role::kWriter, {}, B::kJson, record_correction});
+  routes.push_back({"POST", "/admin/nightly/run", Role::kAdmin, {}, B::kNone, run_nightly});
+  routes.push_back(
+      {"GET", "/admin/nightly/runs", Role::kReader, {"limit", "offset"}, B::kNone, nightly_runs});
+  routes.push_back({"GET", "/admin/nightly/runs/{id}", Role::kReader, {}, B::kNone, nightly_run});
+  routes.push_back({"GET",
+                    "/admin/evolution/work",
+                    Role::kReader,
+                    {"limit", "offset"},
+                    B::kNone,
+                    evolution_work});
   routes.push_back(
       {"POST", "/admin/skills/{id}/fixtures", Role::kAdmin, {}, B::kJson, add_fixture});
   routes.push_back(

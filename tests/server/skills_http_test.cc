@@ -553,6 +553,80 @@ TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
   EXPECT_TRUE(evolved);
 }
 
+TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
+  // A degraded skill with enough divergences and a trusted one.
+  const json s = register_skill("sandbox", false);
+  const std::string id = s["id"];
+  transition(id, "shadow_primary", "human_approval");
+  const json run = record_run(s);
+  for (int i = 0; i < 15; ++i) diverge(run["id"], 0.3);
+  transition(id, "trusted", "human_approval");
+  transition(id, "flagged_for_review", "manual_override");
+  transition(id, "degraded", "human_approval");
+  ASSERT_EQ(
+      client_->post("/admin/capabilities", R"({"name":"triage","trigger_type":"on_message"})", kOps)
+          .status,
+      201);
+  auto t = post("/admin/skills", {{"capability_name", "triage"},
+                                  {"requires_human_gate", false},
+                                  {"initial_state", "sandbox"},
+                                  {"initial_version", version()}});
+  const json s2 = json::parse(t.body);
+  transition(s2["id"], "shadow_primary", "human_approval");
+  transition(s2["id"], "trusted", "human_approval");
+  ASSERT_EQ(
+      post("/admin/invocations", {{"task_type", "parse_task"}, {"cost_usd", 8.0}}, kWorker).status,
+      201);
+
+  auto r = post("/admin/nightly/run", json::object());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json nr = json::parse(r.body);
+  EXPECT_EQ(r.header("location"), "/admin/nightly/runs/" + nr["id"].get<std::string>());
+  EXPECT_EQ(nr["trigger"], "manual");
+  ASSERT_EQ(nr["evolution_scheduled"].size(), 1u);
+  EXPECT_EQ(nr["evolution_scheduled"][0]["skill_id"], id);
+  EXPECT_EQ(nr["budget"]["daily_spend_usd"], 8.0);
+  EXPECT_EQ(nr["budget"]["remaining_at_start_usd"], 12.0);
+  EXPECT_EQ(nr["budget"]["remaining_at_end_usd"], 11.25);
+  ASSERT_EQ(nr["degradation"].size(), 1u);
+  EXPECT_EQ(nr["degradation"][0]["skill_id"], s2["id"]);
+  EXPECT_EQ(nr["degradation"][0]["outcome"], "insufficient_data");
+  EXPECT_EQ(nr["degradation"][0]["current_trials"], 0);
+  EXPECT_TRUE(nr["correction_flagged"].empty());
+  // The candidate steps are not part of this build and say so.
+  ASSERT_EQ(nr["errors"].size(), 2u);
+  EXPECT_EQ(nr["errors"][0]["step"], "detector");
+  EXPECT_EQ(nr["errors"][1]["step"], "auto_drafter");
+  // The pending work: the work list, the queue, the skill's detail.
+  const json work = get("/admin/evolution/work");
+  ASSERT_EQ(work["count"], 1);
+  EXPECT_EQ(work["work"][0]["skill_id"], id);
+  EXPECT_EQ(work["work"][0]["triggered_by"], "nightly");
+  EXPECT_EQ(work["work"][0]["nightly_run_id"], nr["id"]);
+  EXPECT_EQ(get("/queue")["evolution"]["pending"], 1);
+  EXPECT_EQ(get("/admin/skills/" + id)["evolution_pending"]["work_id"],
+            nr["evolution_scheduled"][0]["work_id"]);
+  // A second run leaves the pending work as is.
+  const json again = json::parse(post("/admin/nightly/run", json::object()).body);
+  EXPECT_TRUE(again["evolution_scheduled"].empty());
+  EXPECT_EQ(again["budget"]["remaining_at_end_usd"], 12.0);
+  // Any posted attempt ends it.
+  ASSERT_EQ(
+      post("/admin/skills/" + id + "/evolution-attempts", {{"malformed_output", true}}, kWorker)
+          .status,
+      201);
+  EXPECT_EQ(get("/admin/evolution/work")["count"], 0);
+  EXPECT_EQ(get("/queue")["evolution"]["pending"], 0);
+  EXPECT_TRUE(get("/admin/skills/" + id)["evolution_pending"].is_null());
+  // The report is kept.
+  const json runs = get("/admin/nightly/runs");
+  ASSERT_EQ(runs["count"], 2);
+  EXPECT_EQ(runs["runs"][1], nr);
+  EXPECT_EQ(get("/admin/nightly/runs/" + nr["id"].get<std::string>()), nr);
+  EXPECT_EQ(client_->get("/admin/nightly/runs/nope", kViewer).status, 404);
+  EXPECT_EQ(post("/admin/nightly/run", json::object(), kWorker).status, 403);
+}
+
 TEST_F(SkillsHttp, FixturesAddedAndCaptured) {
   const json s = register_skill("sandbox", true);
   const std::string id = s["id"];
