@@ -8,6 +8,7 @@
 #include "domain/cron.h"
 #include "domain/json_text.h"
 #include "domain/money.h"
+#include "events/ledger_codec.h"
 
 namespace annals::commands {
 
@@ -15,7 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kNotAvailable = "candidates are not available in this build";
+constexpr const char* kNotAvailable = "drafting is not available in this build";
+constexpr Micros kDay = 86'400 * kMicrosPerSecond;
 
 // Runs one command and waits for its durable reply.
 template <typename Submit>
@@ -28,10 +30,12 @@ Reply call(Submit submit) {
 }  // namespace
 
 NightlyJob::NightlyJob(CommandBus& bus, SkillCommands& skills, LedgerCommands& ledger,
-                       const Config& config, NightlySource source, std::function<Micros()> clock)
+                       CandidateCommands& candidates, const Config& config, NightlySource source,
+                       std::function<Micros()> clock)
     : bus_(bus),
       skills_(skills),
       ledger_(ledger),
+      candidates_(candidates),
       config_(config),
       source_(std::move(source)),
       clock_(std::move(clock)) {}
@@ -55,8 +59,33 @@ Reply NightlyJob::run(const std::string& trigger) {
   auto failed = [&](const char* step, const std::string& what) {
     errors.push_back({{"step", step}, {"error", what}});
   };
-  // 1. detector — candidates are not part of this build.
-  failed("detector", kNotAvailable);
+  // 1. detector: the window's ledger, read from the durable log outside the writer, then one
+  // command decides which task types become candidates.
+  json new_candidates = json::array();
+  try {
+    const Micros window_start = started - 30 * kDay;
+    std::map<std::string, candidate::TypeStats> stats;
+    for (Micros day = window_start - window_start % kDay; day <= started; day += kDay) {
+      bus_.store().read_stream(
+          ledger::stream_name(day), 1, [&](std::uint64_t, const events::StoredEvent& e) {
+            auto i = events::decode_invocation(e);
+            if (!i || i->at < window_start || i->at > started) return true;
+            auto& st = stats[i->task_type];
+            ++st.volume;
+            st.spend_micro_usd += i->cost_micro_usd;
+            if (i->output && *i->output != "null") {
+              st.shapes.push_back(candidate::shape_of(json::parse(*i->output, nullptr, false)));
+            }
+            return true;
+          });
+    }
+    Reply r =
+        call([&](auto done) { candidates_.detect(std::move(stats), window_start, ctx, done); });
+    if (!r.ok()) throw std::runtime_error(r.problem ? r.problem->detail : "detector failed");
+    new_candidates = json::parse(r.body)["new_candidates"];
+  } catch (const std::exception& e) {
+    failed("detector", e.what());
+  }
   // 2. cost_tracker
   std::int64_t daily = 0, remaining = 0;
   bool paused = false;
@@ -104,7 +133,7 @@ Reply NightlyJob::run(const std::string& trigger) {
   } catch (const std::exception& e) {
     failed("evolution_scheduler", e.what());
   }
-  // 4. auto_drafter — candidates are not part of this build.
+  // 4. auto_drafter — drafting is not part of this build.
   failed("auto_drafter", kNotAvailable);
   // 5. degradation, each skill isolated
   json degradation = json::array();
@@ -138,7 +167,7 @@ Reply NightlyJob::run(const std::string& trigger) {
     failed("correction_cluster", e.what());
   }
   const Micros finished = clock_();
-  const json report = {{"new_candidates", json::array()},
+  const json report = {{"new_candidates", new_candidates},
                        {"evolution_scheduled", evolution_scheduled},
                        {"evolution_skipped", evolution_skipped},
                        {"drafts_scheduled", json::array()},
@@ -175,8 +204,8 @@ Reply NightlyJob::run(const std::string& trigger) {
         },
         cb);
   });
-  // The two candidate steps always report that they are not available.
-  (errors.size() > 2 ? with_errors_ : clean_)++;
+  // The auto_drafter step always reports that it is not available.
+  (errors.size() > 1 ? with_errors_ : clean_)++;
   spdlog::info(
       "nightly run {} ({}) finished: {} evolution scheduled, {} degradation checks, {} "
       "correction flags",

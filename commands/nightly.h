@@ -4,8 +4,8 @@
 // evolution_scheduler, auto_drafter, degradation, correction_cluster; then NightlyRunCompleted on
 // the `nightly` stream. Every event a run appends carries the run id as its correlation id.
 //
-// This build has no candidates yet: the detector and auto_drafter steps report
-// {"step", "error": "candidates are not available in this build"} and append nothing.
+// This build has no drafting yet: the auto_drafter step reports
+// {"step": "auto_drafter", "error": "drafting is not available in this build"}.
 #pragma once
 
 #include <atomic>
@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "commands/candidates.h"
 #include "commands/ledger.h"
 #include "commands/skills.h"
 
@@ -36,8 +37,9 @@ struct NightlySource {
 
 class NightlyJob {
  public:
-  NightlyJob(CommandBus& bus, SkillCommands& skills, LedgerCommands& ledger, const Config& config,
-             NightlySource source, std::function<Micros()> clock);
+  NightlyJob(CommandBus& bus, SkillCommands& skills, LedgerCommands& ledger,
+             CandidateCommands& candidates, const Config& config, NightlySource source,
+             std::function<Micros()> clock);
   ~NightlyJob();
 
   // Runs the job now on the calling thread; the reply is 201 `NR` (409 already-running, 503 when
@@ -57,6 +59,7 @@ class NightlyJob {
   CommandBus& bus_;
   SkillCommands& skills_;
   LedgerCommands& ledger_;
+  CandidateCommands& candidates_;
   const Config& config_;
   NightlySource source_;
   std::function<Micros()> clock_;

@@ -1218,6 +1218,15 @@ void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContex
       std::move(done));
 }
 
+std::optional<std::string> SkillCommands::skill_state(events::Transaction& tx,
+                                                      const std::string& capability) {
+  auto id = tx.get(index_, "c" + capability);
+  if (!id) return std::nullopt;
+  const auto& f = cache_.fold(tx, *id);
+  if (!f.state) return std::nullopt;
+  return f.state->state;
+}
+
 automation::Path SkillCommands::path_for(events::Transaction& tx, const std::string& capability) {
   automation::Path p;
   auto id = tx.get(index_, "c" + capability);

@@ -96,6 +96,8 @@ class SkillCommands {
   // SPEC §3.7 step 3 as a commit sees it: the skill path when the capability's skill is
   // shadow_primary or trusted, else claude_native.
   automation::Path path_for(events::Transaction& tx, const std::string& capability);
+  // The state of the capability's skill as a commit sees it; nullopt when it has none.
+  std::optional<std::string> skill_state(events::Transaction& tx, const std::string& capability);
 
   skill::Knobs knobs() const;
 

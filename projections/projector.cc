@@ -84,6 +84,7 @@ std::vector<std::unique_ptr<Projection>> all_projections() {
   v.push_back(std::make_unique<FixturesProjection>());
   v.push_back(std::make_unique<EvolutionLogProjection>());
   v.push_back(std::make_unique<NightlyRunsProjection>());
+  v.push_back(std::make_unique<CandidatesProjection>());
   return v;
 }
 

@@ -4,8 +4,11 @@
 #include <limits>
 #include <memory>
 
+#include "domain/candidate.h"
 #include "domain/json_text.h"
+#include "domain/money.h"
 #include "domain/skill.h"
+#include "events/candidate_codec.h"
 #include "events/keys.h"
 #include "events/skill_codec.h"
 
@@ -143,6 +146,81 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   std::memcpy(m.data(), &count, 8);
   std::memcpy(m.data() + 8, &sum, 8);
   rows.put("m" + id, m);
+}
+
+namespace {
+
+std::string candidate_order(const candidate::Candidate& c) {
+  return "o" + desc(static_cast<std::uint64_t>(c.expected_savings_micro_usd)) +
+         desc_time(c.reported_at) + c.id;
+}
+
+std::optional<candidate::Candidate> candidate_from_row(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  candidate::Candidate c;
+  c.id = j["id"];
+  if (!j["capability_name"].is_null()) c.capability_name = j["capability_name"];
+  c.expected_savings_micro_usd = usd_to_micros(j["expected_savings_usd"].get<double>()).value_or(0);
+  c.volume_30d = j["volume_30d"];
+  if (!j["variance_score"].is_null()) c.variance_score = j["variance_score"].get<double>();
+  c.status = j["status"];
+  c.reported_at = parse_instant(j["reported_at"].get<std::string>()).value_or(0);
+  if (!j["resolved_at"].is_null())
+    c.resolved_at = parse_instant(j["resolved_at"].get<std::string>());
+  if (!j["reasoning"].is_null()) c.reasoning = j["reasoning"];
+  if (!j["pattern_fingerprint"].is_null()) c.pattern_fingerprint = j["pattern_fingerprint"];
+  return c;
+}
+
+}  // namespace
+
+void CandidatesProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  auto event = events::decode_candidate_event(e);
+  if (!event) return;
+  std::map<std::string, candidate::Candidate> one;
+  std::string id;
+  if (const auto* r = std::get_if<candidate::Reported>(&*event)) {
+    id = r->candidate_id;
+  } else {
+    id = std::get<candidate::StatusChanged>(*event).candidate_id;
+    auto row = rows.get("r" + id);
+    if (!row) return;
+    auto c = candidate_from_row(*row);
+    if (!c) return;
+    rows.remove(candidate_order(*c));
+    one[id] = std::move(*c);
+  }
+  std::visit([&](const auto& x) { candidate::apply(one, x, e.event().recorded_at()); }, *event);
+  const auto& c = one.at(id);
+  rows.put("r" + id, candidate::render(c));
+  rows.put(candidate_order(c), c.status + '\0' + c.capability_name.value_or(""));
+}
+
+std::optional<std::string> CandidatesQueries::get(const std::string& id) const {
+  std::string value;
+  if (!db_->Get(view_.options(), cf_, "r" + id, &value).ok()) return std::nullopt;
+  return value;
+}
+
+std::vector<std::string> CandidatesQueries::list(const std::optional<std::string>& status,
+                                                 const std::optional<std::string>& capability,
+                                                 Page p) const {
+  const rocksdb::ReadOptions ro = view_.options();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
+  std::vector<std::string> out;
+  std::int64_t skipped = 0;
+  for (it->Seek("o");
+       it->Valid() && it->key().starts_with("o") && static_cast<std::int64_t>(out.size()) < p.limit;
+       it->Next()) {
+    const auto f = fields(it->value().ToStringView());
+    if (status && f[0] != *status) continue;
+    if (capability && (f.size() < 2 || f[1] != *capability)) continue;
+    if (skipped++ < p.offset) continue;
+    if (auto row = get(std::string(it->key().ToStringView().substr(17))))
+      out.push_back(std::move(*row));
+  }
+  return out;
 }
 
 void NightlyRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {

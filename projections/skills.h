@@ -77,6 +77,13 @@ class NightlyRunsProjection final : public Projection {
   void apply(const events::StoredEvent& e, Rows& rows) override;
 };
 
+// `candidates`: r <id> → `N`; o <~savings> <~reported_at> <id> → status 0 capability (the order).
+class CandidatesProjection final : public Projection {
+ public:
+  std::string_view name() const override { return "candidates"; }
+  void apply(const events::StoredEvent& e, Rows& rows) override;
+};
+
 struct Page {
   std::int64_t limit = 100, offset = 0;
 };
@@ -114,6 +121,22 @@ class PerSkillQueries {
  private:
   std::vector<std::string> scan(const std::string& prefix, Page p) const;
 
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  events::ReadView view_;
+};
+
+class CandidatesQueries {
+ public:
+  CandidatesQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, events::ReadView view)
+      : db_(db), cf_(cf), view_(std::move(view)) {}
+  std::uint64_t position() const { return view_.head(); }
+  std::optional<std::string> get(const std::string& id) const;
+  // status nullopt = all.
+  std::vector<std::string> list(const std::optional<std::string>& status,
+                                const std::optional<std::string>& capability, Page p) const;
+
+ private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
   events::ReadView view_;

@@ -117,7 +117,8 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   dispatcher = std::make_unique<commands::Dispatcher>(*runs, *lessons, config,
                                                       scheduler_source(*store, *projector), clock);
   store->add_commit_listener([d = dispatcher.get()](std::uint64_t) { d->wake(); });
-  nightly = std::make_unique<commands::NightlyJob>(*bus, *skills, *ledger, config,
+  candidates = std::make_unique<commands::CandidateCommands>(*bus, config, *skills);
+  nightly = std::make_unique<commands::NightlyJob>(*bus, *skills, *ledger, *candidates, config,
                                                    nightly_source(*store, *projector), clock);
   skill_observer_ = commands::skill_observers(
       *lessons, dispatcher->notifier(), clock,

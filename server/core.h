@@ -45,6 +45,7 @@ struct Core {
   std::unique_ptr<commands::SkillCommands> skills;
   std::unique_ptr<commands::RunCommands> runs;
   std::unique_ptr<commands::Dispatcher> dispatcher;
+  std::unique_ptr<commands::CandidateCommands> candidates;
   std::unique_ptr<commands::NightlyJob> nightly;
 
  private:

@@ -418,12 +418,82 @@ void evolution_work(App& app, const CallPtr& c) {
   });
 }
 
+projections::CandidatesQueries candidate_queries(App& app) {
+  return projections::CandidatesQueries(app.store().db(), app.projector().family("candidates"),
+                                        app.store().read_view());
+}
+
+void list_candidates(App& app, const CallPtr& c) {
+  auto p = page(*c, 50);
+  if (!p) return app.reply_problem(c, p.error());
+  std::optional<std::string> status = "new";
+  if (const std::string* s = query_string(*c, "status")) {
+    static const std::vector<std::string> kStatuses = {
+        "new", "drafted", "dismissed", "stale", "claude_native_registered", "all"};
+    if (std::find(kStatuses.begin(), kStatuses.end(), *s) == kStatuses.end()) {
+      return app.reply_problem(c, Problem::validation({{"status", "unknown status '" + *s + "'"}}));
+    }
+    status = *s == "all" ? std::nullopt : std::optional(*s);
+  }
+  std::optional<std::string> capability;
+  if (const std::string* s = query_string(*c, "capability_name")) capability = *s;
+  app.after_min_position(c, [&app, c, status, capability, p = *p] {
+    const auto q = candidate_queries(app);
+    app.reply_json(c, 200,
+                   render_page("candidates", q.list(status, capability, p), p.limit, p.offset),
+                   q.position());
+  });
+}
+
+void get_candidate(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    const auto q = candidate_queries(app);
+    auto row = q.get(c->params.at("id"));
+    if (!row)
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Candidate not found."));
+    app.reply_json(c, 200, std::move(*row), q.position());
+  });
+}
+
+void register_pattern(App& app, const CallPtr& c) {
+  command(app, c, commands::parse_registration, [&app](auto reg, auto ctx, auto done) {
+    app.core().candidates->register_pattern(std::move(reg), std::move(ctx), std::move(done));
+  });
+}
+
+void dismiss_candidate(App& app, const CallPtr& c) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  app.core().candidates->dismiss(c->params.at("id"), std::move(ctx),
+                                 [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
   using B = Route::Body;
   routes.push_back({"POST", "/admin/corrections", Role::kWriter, {}, B::kJson, record_correction});
   routes.push_back({"POST", "/admin/nightly/run", Role::kAdmin, {}, B::kNone, run_nightly});
+  routes.push_back({"GET",
+                    "/admin/skill-candidates",
+                    Role::kReader,
+                    {"status", "capability_name", "limit", "offset"},
+                    B::kNone,
+                    list_candidates});
+  routes.push_back(
+      {"GET", "/admin/skill-candidates/{id}", Role::kReader, {}, B::kNone, get_candidate});
+  routes.push_back({"POST",
+                    "/admin/skill-candidates/registrations",
+                    Role::kWriter,
+                    {},
+                    B::kJson,
+                    register_pattern});
+  routes.push_back({"POST",
+                    "/admin/skill-candidates/{id}/dismiss",
+                    Role::kAdmin,
+                    {},
+                    B::kNone,
+                    dismiss_candidate});
   routes.push_back(
       {"GET", "/admin/nightly/runs", Role::kReader, {"limit", "offset"}, B::kNone, nightly_runs});
   routes.push_back({"GET", "/admin/nightly/runs/{id}", Role::kReader, {}, B::kNone, nightly_run});

@@ -6,6 +6,8 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
+#include "domain/candidate.h"
+
 namespace annals {
 namespace {
 
@@ -451,6 +453,34 @@ TEST(SkillEvolution, GatesInOrderAndTheConsecutiveFailureRule) {
   Skill few = skill_in("degraded");
   EXPECT_EQ(skill::decide_attempt(few, r, k, now, "a", "v", "t").error().kind,
             ProblemKind::kInsufficientData);
+}
+
+TEST(Candidates, FingerprintShapesVarianceAndSavings) {
+  using nlohmann::json;
+  EXPECT_EQ(candidate::fingerprint("Novel_Pattern "), "683444d1fab55f34cbef726b474133ae");
+  EXPECT_EQ(candidate::fingerprint("  novel_pattern"), candidate::fingerprint("NOVEL_PATTERN"));
+  EXPECT_EQ(candidate::fingerprint("a  \t b"), candidate::fingerprint("a b"));
+  // DT-05
+  std::vector<std::string> same(10, candidate::shape_of(json{{"result", 1}, {"status", "ok"}}));
+  EXPECT_DOUBLE_EQ(candidate::variance_score(same), 0.9);
+  std::vector<std::string> different;
+  for (int i = 0; i < 10; ++i)
+    different.push_back(candidate::shape_of(json{{"k" + std::to_string(i), 1}}));
+  EXPECT_DOUBLE_EQ(candidate::variance_score(different), 0.0);
+  EXPECT_EQ(candidate::variance_score({}), 0.0);
+  EXPECT_EQ(candidate::shape_of(json("{\"a\":1}")), candidate::shape_of(json{{"a", 2}}));
+  EXPECT_EQ(candidate::shape_of(json("not json")), "unparseable");
+  EXPECT_EQ(candidate::shape_of(json(1)), "int");
+  EXPECT_EQ(candidate::shape_of(json(1.5)), "float");
+  EXPECT_EQ(candidate::shape_of(json::array()), "list");
+  // DT-07: exact qualification and half-even savings.
+  EXPECT_TRUE(candidate::qualifies(5'882'353, 5'000'000));
+  EXPECT_EQ(candidate::expected_savings(5'882'353), 5'000'000);
+  EXPECT_FALSE(candidate::qualifies(5'882'352, 5'000'000));
+  EXPECT_FALSE(candidate::qualifies(4'500'000, 5'000'000));  // DT-02: 30 × 0.15
+  EXPECT_EQ(candidate::expected_savings(20'000'000), 17'000'000);
+  EXPECT_EQ(candidate::expected_savings(10), 8);   // 8.5 → 8 (even)
+  EXPECT_EQ(candidate::expected_savings(30), 26);  // 25.5 → 26 (even)
 }
 
 TEST(SkillVersions, SK12StructuralCheck) {

@@ -593,10 +593,11 @@ TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
   EXPECT_EQ(nr["degradation"][0]["outcome"], "insufficient_data");
   EXPECT_EQ(nr["degradation"][0]["current_trials"], 0);
   EXPECT_TRUE(nr["correction_flagged"].empty());
-  // The candidate steps are not part of this build and say so.
-  ASSERT_EQ(nr["errors"].size(), 2u);
-  EXPECT_EQ(nr["errors"][0]["step"], "detector");
-  EXPECT_EQ(nr["errors"][1]["step"], "auto_drafter");
+  // Drafting is not part of this build and the step says so.
+  ASSERT_EQ(nr["errors"].size(), 1u);
+  EXPECT_EQ(nr["errors"][0]["step"], "auto_drafter");
+  EXPECT_TRUE(nr["new_candidates"].empty())
+      << "8.00 of spend → 6.80 of savings, but a skill exists";
   // The pending work: the work list, the queue, the skill's detail.
   const json work = get("/admin/evolution/work");
   ASSERT_EQ(work["count"], 1);
@@ -625,6 +626,82 @@ TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
   EXPECT_EQ(get("/admin/nightly/runs/" + nr["id"].get<std::string>()), nr);
   EXPECT_EQ(client_->get("/admin/nightly/runs/nope", kViewer).status, 404);
   EXPECT_EQ(post("/admin/nightly/run", json::object(), kWorker).status, 403);
+}
+
+TEST_F(SkillsHttp, DetectorRegistrationsAndDismissal) {
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_EQ(post("/admin/invocations",
+                   {{"task_type", "summarize"}, {"cost_usd", 0.10}, {"output", {{"summary", "x"}}}},
+                   kWorker)
+                  .status,
+              201);
+  }
+  for (int i = 0; i < 200; ++i) {  // excluded task type (DT-06)
+    ASSERT_EQ(
+        post("/admin/invocations", {{"task_type", "skill_evolution"}, {"cost_usd", 0.10}}, kWorker)
+            .status,
+        201);
+  }
+  for (int i = 0; i < 60; ++i) {  // registered as claude-native below (DT-08)
+    ASSERT_EQ(
+        post("/admin/invocations", {{"task_type", "novel_pattern"}, {"cost_usd", 0.10}}, kWorker)
+            .status,
+        201);
+  }
+  // DT-08 / DT-09: registrations upsert per key.
+  auto r = post("/admin/skill-candidates/registrations",
+                {{"message", "Novel_Pattern "}, {"reasoning", "one-off"}}, kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json reg = json::parse(r.body);
+  EXPECT_EQ(reg["pattern_fingerprint"], "683444d1fab55f34cbef726b474133ae");
+  EXPECT_EQ(reg["status"], "claude_native_registered");
+  EXPECT_EQ(reg["resolved_at"], reg["reported_at"]);
+  r = post("/admin/skill-candidates/registrations",
+           {{"capability_name", "inbox"}, {"reasoning", "a"}}, kWorker);
+  ASSERT_EQ(r.status, 201);
+  const std::string inbox = json::parse(r.body)["id"];
+  r = post("/admin/skill-candidates/registrations",
+           {{"capability_name", "inbox"}, {"reasoning", "b"}}, kWorker);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["id"], inbox);
+  EXPECT_EQ(json::parse(r.body)["reasoning"], "b");
+  EXPECT_EQ(post("/admin/skill-candidates/registrations", {{"reasoning", "x"}}, kWorker).status,
+            422);
+  EXPECT_EQ(post("/admin/skill-candidates/registrations",
+                 {{"message", "a"},
+                  {"pattern_fingerprint", "683444d1fab55f34cbef726b474133ae"},
+                  {"reasoning", "x"}},
+                 kWorker)
+                .status,
+            422);
+  // DT-01: the nightly detector.
+  const json nr = json::parse(post("/admin/nightly/run", json::object()).body);
+  ASSERT_EQ(nr["new_candidates"].size(), 1u) << nr.dump();
+  const json n = get("/admin/skill-candidates/" + nr["new_candidates"][0].get<std::string>());
+  EXPECT_EQ(n["capability_name"], "summarize");
+  EXPECT_EQ(n["status"], "new");
+  EXPECT_EQ(n["expected_savings_usd"], 17.0);
+  EXPECT_EQ(n["volume_30d"], 200);
+  EXPECT_NEAR(n["variance_score"].get<double>(), 0.995, 1e-12);
+  EXPECT_EQ(get("/admin/skill-candidates")["count"], 1);
+  EXPECT_EQ(get("/admin/skill-candidates?status=all")["count"], 3);
+  // DT-04: an open report blocks a second one; dismissed does not.
+  EXPECT_TRUE(
+      json::parse(post("/admin/nightly/run", json::object()).body)["new_candidates"].empty());
+  r = post("/admin/skill-candidates/" + n["id"].get<std::string>() + "/dismiss", json::object());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["status"], "dismissed");
+  const auto position = r.header("annals-position");
+  r = post("/admin/skill-candidates/" + n["id"].get<std::string>() + "/dismiss", json::object());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("annals-position"), position) << "already dismissed: nothing appended";
+  EXPECT_EQ(json::parse(post("/admin/nightly/run", json::object()).body)["new_candidates"].size(),
+            1u);
+  EXPECT_EQ(
+      post("/admin/skill-candidates/0196a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b/dismiss", json::object())
+          .status,
+      404);
+  EXPECT_EQ(client_->get("/admin/skill-candidates?status=bogus", kViewer).status, 422);
 }
 
 TEST_F(SkillsHttp, FixturesAddedAndCaptured) {
