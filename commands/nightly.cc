@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <future>
+#include <unordered_map>
 
 #include "commands/ids.h"
 #include "domain/cron.h"
@@ -56,6 +57,13 @@ Reply NightlyJob::run(const std::string& trigger) {
   const std::string run_id = new_uuid_v7(started);
   const CommandContext ctx{"system", run_id, std::nullopt, "", std::nullopt};
   json errors = json::array();
+  auto step_started = std::chrono::steady_clock::now();
+  auto timed = [&](const char* step) {
+    const auto t = std::chrono::steady_clock::now();
+    spdlog::debug("nightly run {}: step {} took {:.1f} ms", run_id, step,
+                  std::chrono::duration<double, std::milli>(t - step_started).count());
+    step_started = t;
+  };
   auto failed = [&](const char* step, const std::string& what) {
     errors.push_back({{"step", step}, {"error", what}});
   };
@@ -65,6 +73,8 @@ Reply NightlyJob::run(const std::string& trigger) {
   try {
     const Micros window_start = started - 30 * kDay;
     std::map<std::string, candidate::TypeStats> stats;
+    // Outputs repeat: the shape of each distinct output text is computed once (bounded).
+    std::unordered_map<std::string, std::string> shapes;
     for (Micros day = window_start - window_start % kDay; day <= started; day += kDay) {
       bus_.store().read_stream(
           ledger::stream_name(day), 1, [&](std::uint64_t, const events::StoredEvent& e) {
@@ -86,6 +96,7 @@ Reply NightlyJob::run(const std::string& trigger) {
   } catch (const std::exception& e) {
     failed("detector", e.what());
   }
+  timed("detector");
   // 2. cost_tracker
   std::int64_t daily = 0, remaining = 0;
   bool paused = false;
@@ -116,6 +127,7 @@ Reply NightlyJob::run(const std::string& trigger) {
     failed("cost_tracker", e.what());
   }
   const std::int64_t remaining_at_start = remaining;
+  timed("cost_tracker");
   // 3. evolution_scheduler
   json evolution_scheduled = json::array(), evolution_skipped = json::array();
   try {
@@ -133,39 +145,44 @@ Reply NightlyJob::run(const std::string& trigger) {
   } catch (const std::exception& e) {
     failed("evolution_scheduler", e.what());
   }
+  timed("evolution_scheduler");
   // 4. auto_drafter — drafting is not part of this build.
   failed("auto_drafter", kNotAvailable);
-  // 5. degradation, each skill isolated
+  // 5. degradation over every trusted skill, each skill isolated, in one commit
   json degradation = json::array();
   try {
-    for (const auto& id : source_.skills_in_state("trusted")) {
-      Reply r = call([&](auto done) { skills_.sweep_degradation(id, ctx, done); });
-      if (!r.ok()) {
-        failed("degradation", id + ": " + (r.problem ? r.problem->detail : "failed"));
-        continue;
-      }
-      if (r.body != "null") degradation.push_back(json::parse(r.body));
+    Reply r = call([&](auto done) {
+      skills_.sweep_degradation(source_.skills_in_state("trusted"), ctx, done);
+    });
+    if (!r.ok()) throw std::runtime_error(r.problem ? r.problem->detail : "failed");
+    const json out = json::parse(r.body);
+    degradation = out["reports"];
+    for (const auto& e : out["errors"]) {
+      failed("degradation",
+             e["skill_id"].get<std::string>() + ": " + e["error"].get<std::string>());
     }
   } catch (const std::exception& e) {
     failed("degradation", e.what());
   }
+  timed("degradation");
   // 6. correction_cluster sweep over the eligible skills
   json correction_flagged = json::array();
   try {
     auto ids = source_.skills_in_state("trusted");
     auto shadow = source_.skills_in_state("shadow_primary");
     ids.insert(ids.end(), shadow.begin(), shadow.end());
-    for (const auto& id : ids) {
-      Reply r = call([&](auto done) { skills_.sweep_corrections(id, ctx, done); });
-      if (!r.ok()) {
-        failed("correction_cluster", id + ": " + (r.problem ? r.problem->detail : "failed"));
-        continue;
-      }
-      if (r.body != "null") correction_flagged.push_back(json::parse(r.body));
+    Reply r = call([&](auto done) { skills_.sweep_corrections(ids, ctx, done); });
+    if (!r.ok()) throw std::runtime_error(r.problem ? r.problem->detail : "failed");
+    const json out = json::parse(r.body);
+    correction_flagged = out["flagged"];
+    for (const auto& e : out["errors"]) {
+      failed("correction_cluster",
+             e["skill_id"].get<std::string>() + ": " + e["error"].get<std::string>());
     }
   } catch (const std::exception& e) {
     failed("correction_cluster", e.what());
   }
+  timed("correction_cluster");
   const Micros finished = clock_();
   const json report = {{"new_candidates", new_candidates},
                        {"evolution_scheduled", evolution_scheduled},

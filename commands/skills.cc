@@ -1024,76 +1024,97 @@ void SkillCommands::schedule_evolution(std::vector<std::string> ids, std::int64_
       std::move(done));
 }
 
-void SkillCommands::sweep_degradation(std::string id, CommandContext ctx,
+void SkillCommands::sweep_degradation(std::vector<std::string> ids, CommandContext ctx,
                                       std::function<void(Reply)> done) {
   execute(
       ctx,
-      [this, id, ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
-        const auto& f = cache_.fold(tx, id);
+      [this, ids = std::move(ids), ctx](events::Transaction& tx,
+                                        std::vector<SkillEffect>& effects) {
+        json reports = json::array(), errors = json::array();
+        std::uint64_t position = 0;
+        for (const auto& id : ids) {
+          try {
+            const auto& f = cache_.fold(tx, id);
+            if (!f.state || f.state->state != "trusted") continue;
+            auto d = skill::detect_degradation(*f.state, knobs(), new_uuid_v7(tx.now()));
+            json entry = {{"skill_id", id},
+                          {"outcome", d.outcome},
+                          {"current_successes", d.successes},
+                          {"current_trials", d.trials},
+                          {"current_lower", d.lower},
+                          {"current_upper", d.upper},
+                          {"baseline", d.baseline ? json(*d.baseline) : json()},
+                          {"notes", nullptr}};
+            if (d.transition) {
+              char notes[96];
+              std::snprintf(notes, sizeof notes, "CI=[%.2f, %.2f], baseline=%.2f", d.lower, d.upper,
+                            d.baseline.value_or(0));
+              entry["notes"] = notes;
+              const std::vector<events::NewEvent> evs{events::encode(skill::Event{*d.transition})};
+              auto appended =
+                  tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version), evs,
+                            {"system", ctx.correlation_id, std::nullopt});
+              if (!appended) throw std::runtime_error(appended.error().detail);
+              position = appended->last_position;
+              const std::string capability = f.state->capability_name;
+              effects.push_back({id, capability, position, d.transition, std::nullopt, d,
+                                 std::nullopt, std::nullopt});
+            }
+            reports.push_back(std::move(entry));
+          } catch (const std::exception& e) {
+            errors.push_back({{"skill_id", id}, {"error", e.what()}});
+          }
+        }
         Reply r;
         r.status = 200;
-        r.body = "null";
-        if (!f.state || f.state->state != "trusted") return r;
-        auto d = skill::detect_degradation(*f.state, knobs(), new_uuid_v7(tx.now()));
-        json entry = {{"skill_id", id},
-                      {"outcome", d.outcome},
-                      {"current_successes", d.successes},
-                      {"current_trials", d.trials},
-                      {"current_lower", d.lower},
-                      {"current_upper", d.upper},
-                      {"baseline", d.baseline ? json(*d.baseline) : json()},
-                      {"notes", nullptr}};
-        if (d.transition) {
-          char notes[96];
-          std::snprintf(notes, sizeof notes, "CI=[%.2f, %.2f], baseline=%.2f", d.lower, d.upper,
-                        d.baseline.value_or(0));
-          entry["notes"] = notes;
-          const std::vector<events::NewEvent> evs{events::encode(skill::Event{*d.transition})};
-          auto appended =
-              tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version), evs,
-                        {"system", ctx.correlation_id, std::nullopt});
-          if (!appended) return Reply::error(appended.error());
-          r.position = appended->last_position;
-          const std::string capability = f.state->capability_name;
-          effects.push_back({id, capability, r.position, d.transition, std::nullopt, d,
-                             std::nullopt, std::nullopt});
-        }
-        r.body = entry.dump();
+        r.body = json{{"reports", reports}, {"errors", errors}}.dump();
+        r.position = position;
         return r;
       },
       std::move(done));
 }
 
-void SkillCommands::sweep_corrections(std::string id, CommandContext ctx,
+void SkillCommands::sweep_corrections(std::vector<std::string> ids, CommandContext ctx,
                                       std::function<void(Reply)> done) {
   execute(
       ctx,
-      [this, id, ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
+      [this, ids = std::move(ids), ctx](events::Transaction& tx,
+                                        std::vector<SkillEffect>& effects) {
+        json flagged = json::array(), errors = json::array();
+        std::uint64_t position = 0;
+        for (const auto& id : ids) {
+          try {
+            const auto& f = cache_.fold(tx, id);
+            if (!f.state) continue;
+            const std::string capability = f.state->capability_name;
+            const auto version = f.version;
+            const auto& times = corrections_.fold(tx, capability);
+            const std::vector<Micros> timestamps =
+                times.state ? *times.state : std::vector<Micros>{};
+            const auto& s = cache_.fold(tx, id);
+            auto hit = skill::correction_cluster(
+                *s.state, timestamps, config_.correction_cluster_window_runs,
+                config_.correction_cluster_threshold, new_uuid_v7(tx.now()));
+            if (!hit) continue;
+            const std::vector<events::NewEvent> evs{events::encode(skill::Event{hit->transition})};
+            auto appended =
+                tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version), evs,
+                          {"system", ctx.correlation_id, std::nullopt});
+            if (!appended) throw std::runtime_error(appended.error().detail);
+            position = appended->last_position;
+            effects.push_back({id, capability, position, hit->transition, std::nullopt,
+                               std::nullopt, hit, std::nullopt});
+            flagged.push_back({{"skill_id", id},
+                               {"capability_name", capability},
+                               {"correction_count", hit->count}});
+          } catch (const std::exception& e) {
+            errors.push_back({{"skill_id", id}, {"error", e.what()}});
+          }
+        }
         Reply r;
         r.status = 200;
-        r.body = "null";
-        const auto& f = cache_.fold(tx, id);
-        if (!f.state) return r;
-        const std::string capability = f.state->capability_name;
-        const auto version = f.version;
-        const auto& times = corrections_.fold(tx, capability);
-        const std::vector<Micros> timestamps = times.state ? *times.state : std::vector<Micros>{};
-        const auto& s = cache_.fold(tx, id);
-        auto hit =
-            skill::correction_cluster(*s.state, timestamps, config_.correction_cluster_window_runs,
-                                      config_.correction_cluster_threshold, new_uuid_v7(tx.now()));
-        if (!hit) return r;
-        const std::vector<events::NewEvent> evs{events::encode(skill::Event{hit->transition})};
-        auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(version),
-                                  evs, {"system", ctx.correlation_id, std::nullopt});
-        if (!appended) return Reply::error(appended.error());
-        r.position = appended->last_position;
-        effects.push_back({id, capability, r.position, hit->transition, std::nullopt, std::nullopt,
-                           hit, std::nullopt});
-        r.body =
-            json{
-                {"skill_id", id}, {"capability_name", capability}, {"correction_count", hit->count}}
-                .dump();
+        r.body = json{{"flagged", flagged}, {"errors", errors}}.dump();
+        r.position = position;
         return r;
       },
       std::move(done));

@@ -84,11 +84,14 @@ class SkillCommands {
   void schedule_evolution(std::vector<std::string> ids, std::int64_t remaining,
                           std::string nightly_run_id, CommandContext ctx,
                           std::function<void(Reply)> done);
-  // Degradation of one trusted skill: 200 with the report entry (null when not trusted).
-  void sweep_degradation(std::string id, CommandContext ctx, std::function<void(Reply)> done);
-  // The correction-cluster check of one skill: 200 {skill_id, capability_name,
-  // correction_count} when it flagged, else null.
-  void sweep_corrections(std::string id, CommandContext ctx, std::function<void(Reply)> done);
+  // Degradation of the trusted skills among `ids`, each isolated, in one commit: 200
+  // {"reports": [...], "errors": [{skill_id, error}]}.
+  void sweep_degradation(std::vector<std::string> ids, CommandContext ctx,
+                         std::function<void(Reply)> done);
+  // The correction-cluster check of `ids` in one commit: 200 {"flagged": [{skill_id,
+  // capability_name, correction_count}], "errors": [...]}.
+  void sweep_corrections(std::vector<std::string> ids, CommandContext ctx,
+                         std::function<void(Reply)> done);
   // RecordCorrection with the correction-cluster fast path (SPEC §2.14).
   void record_correction(skill::CorrectionRecorded c, CommandContext ctx,
                          std::function<void(Reply)> done);
