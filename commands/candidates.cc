@@ -1,11 +1,14 @@
 #include "commands/candidates.h"
 
+#include <cstdio>
+
 #include "commands/body.h"
 #include "commands/ids.h"
 #include "domain/capability.h"
 #include "domain/money.h"
 #include "domain/text_rules.h"
 #include "events/candidate_codec.h"
+#include "events/skill_codec.h"
 
 namespace annals::commands {
 
@@ -57,6 +60,107 @@ std::expected<Registration, Problem> parse_registration(const json& body) {
   if (reg.message && !reg.pattern_fingerprint)
     reg.pattern_fingerprint = candidate::fingerprint(*reg.message);
   return reg;
+}
+
+std::expected<PostedDraft, Problem> parse_draft(const json& body) {
+  BodyReader r(body);
+  PostedDraft d;
+  if (body.contains("malformed_output")) {
+    if (!body.at("malformed_output").is_boolean()) r.error("malformed_output", "must be a boolean");
+    d.malformed = body.at("malformed_output") == true;
+  }
+  r.opt_json("malformed_output");
+  d.claude_invocation_id = r.opt_string("claude_invocation_id");
+  if (body.contains("cost_usd") && !body.at("cost_usd").is_null()) {
+    std::optional<std::int64_t> micros;
+    if (body.at("cost_usd").is_number()) micros = usd_to_micros(body.at("cost_usd").get<double>());
+    if (!micros) r.error("cost_usd", "must be a number >= 0");
+    d.cost_micro_usd = micros.value_or(0);
+  }
+  r.opt_json("cost_usd");
+  if (body.contains("latency_ms") && !body.at("latency_ms").is_null()) {
+    if (!body.at("latency_ms").is_number_integer() ||
+        body.at("latency_ms").get<std::int64_t>() < 0) {
+      r.error("latency_ms", "must be an integer >= 0");
+    } else {
+      d.latency_ms = body.at("latency_ms").get<std::int64_t>();
+    }
+  }
+  r.opt_json("latency_ms");
+  if (!d.malformed) {
+    const json* v = body.contains("skill_version") ? &body.at("skill_version") : nullptr;
+    if (v == nullptr || !v->is_object()) {
+      r.error("skill_version", "is required and must be an object");
+    } else {
+      if (!v->contains("yaml_backbone") || !v->at("yaml_backbone").is_string()) {
+        r.error("skill_version.yaml_backbone", "is required and must be a string");
+      } else {
+        d.yaml_backbone = v->at("yaml_backbone").get<std::string>();
+      }
+      if (!v->contains("step_content") || !v->at("step_content").is_object() ||
+          !std::all_of(v->at("step_content").begin(), v->at("step_content").end(),
+                       [](const json& x) { return x.is_string(); })) {
+        r.error("skill_version.step_content", "is required and must be an object of strings");
+      } else {
+        d.step_content = v->at("step_content");
+      }
+      if (!v->contains("output_schemas") || !v->at("output_schemas").is_object()) {
+        r.error("skill_version.output_schemas", "is required and must be an object");
+      } else {
+        d.output_schemas = v->at("output_schemas");
+      }
+    }
+    r.opt_json("skill_version");
+    d.changelog = r.opt_string("changelog");
+    if (!body.contains("fixtures") || !body.at("fixtures").is_array()) {
+      r.error("fixtures", "is required and must be an array");
+    } else {
+      const json& fx = body.at("fixtures");
+      for (std::size_t i = 0; i < fx.size(); ++i) {
+        const std::string at = "fixtures[" + std::to_string(i) + "]";
+        const json& f = fx[i];
+        if (!f.is_object()) {
+          r.error(at, "must be an object");
+          continue;
+        }
+        DraftFixture out;
+        if (f.contains("case_name") && !f.at("case_name").is_null()) {
+          if (!f.at("case_name").is_string())
+            r.error(at + ".case_name", "must be a string");
+          else
+            out.case_name = f.at("case_name").get<std::string>();
+        }
+        if (!f.contains("input") || !f.at("input").is_object()) {
+          r.error(at + ".input", "is required and must be an object");
+        } else {
+          out.input = f.at("input").dump();
+        }
+        for (const char* k : {"expected_output_shape", "tool_mocks"}) {
+          if (f.contains(k) && !f.at(k).is_null()) {
+            if (!f.at(k).is_object()) {
+              r.error(at + "." + k, "must be an object or null");
+            } else {
+              (std::string(k) == "tool_mocks" ? out.tool_mocks : out.expected_output_shape) =
+                  f.at(k).dump();
+            }
+          }
+        }
+        std::string status;
+        if (!f.contains("status") || !f.at("status").is_string() ||
+            (f.at("status") != "succeeded" && f.at("status") != "failed")) {
+          r.error(at + ".status", "is required: succeeded or failed");
+        } else {
+          status = f.at("status").get<std::string>();
+        }
+        d.fixtures.push_back(std::move(out));
+        d.fixture_statuses.push_back(status);
+      }
+    }
+    r.opt_json("fixtures");
+  }
+  auto errors = r.finish();
+  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
+  return d;
 }
 
 CandidateCommands::CandidateCommands(CommandBus& bus, const Config& config, SkillCommands& skills)
@@ -204,6 +308,246 @@ void CandidateCommands::detect(std::map<std::string, candidate::TypeStats> stats
         return rep;
       },
       std::move(done));
+}
+
+std::optional<std::pair<std::string, candidate::Candidate>> CandidateCommands::find(
+    events::Transaction& tx, const std::string& id) {
+  auto stream = tx.get(index_, "i" + id);
+  if (!stream) return std::nullopt;
+  const auto& f = cache_.fold(tx, *stream);
+  if (!f.state || !f.state->contains(id)) return std::nullopt;
+  return std::pair{*stream, f.state->at(id)};
+}
+
+bool CandidateCommands::capability_registered(events::Transaction& tx, const std::string& name) {
+  bool registered = false;
+  tx.read_stream(capability::stream_name(name), [&](const events::StoredEvent& e) {
+    registered = registered || e.type() == fb::Payload::CapabilityRegistered;
+  });
+  return registered;
+}
+
+void CandidateCommands::draft_now(std::string id, CommandContext ctx,
+                                  std::function<void(Reply)> done) {
+  bus_.execute(
+      ctx,
+      [this, id, ctx](events::Transaction& tx) {
+        auto found = find(tx, id);
+        if (!found) {
+          return Reply::error(
+              Problem::make(ProblemKind::kNotFound, "Candidate " + id + " not found."));
+        }
+        const auto& [stream, c] = *found;
+        if (c.status != "new") {
+          return Reply::error(Problem::make(ProblemKind::kWrongState,
+                                            "candidate status is '" + c.status + "', not 'new'"));
+        }
+        if (!c.capability_name || !capability_registered(tx, *c.capability_name)) {
+          return Reply::error(Problem::validation(
+              {{"capability_name",
+                "capability '" + c.capability_name.value_or("") + "' is not registered"}}));
+        }
+        Reply r;
+        r.status = 202;
+        if (c.draft_work) {
+          r.body = json{{"status", "scheduled"},
+                        {"candidate_id", id},
+                        {"work_id", c.draft_work->work_id},
+                        {"scheduled_at", format_instant(c.draft_work->scheduled_at)}}
+                       .dump();
+          return r;
+        }
+        candidate::DraftScheduled d{
+            new_uuid_v7(tx.now()), id, "manual", std::nullopt,
+            usd_to_micros(config_.auto_draft_estimated_cost_usd).value_or(0)};
+        const std::vector<events::NewEvent> evs{events::encode(events::CandidateEvent{d})};
+        auto appended = tx.append(stream, events::ExpectedVersion::any(), evs,
+                                  {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        r.position = appended->last_position;
+        r.body = json{{"status", "scheduled"},
+                      {"candidate_id", id},
+                      {"work_id", d.work_id},
+                      {"scheduled_at", format_instant(tx.now())}}
+                     .dump();
+        return r;
+      },
+      std::move(done));
+}
+
+void CandidateCommands::schedule_drafts(std::vector<std::string> ids, std::int64_t remaining,
+                                        std::string run_id, CommandContext ctx,
+                                        std::function<void(Reply)> done) {
+  bus_.execute(
+      ctx,
+      [this, ids = std::move(ids), remaining, run_id, ctx](events::Transaction& tx) mutable {
+        const auto estimate = usd_to_micros(config_.auto_draft_estimated_cost_usd).value_or(0);
+        json scheduled = json::array(), dismissed = json::array();
+        std::uint64_t position = 0;
+        std::int64_t count = 0;
+        auto append = [&](const std::string& stream, const events::CandidateEvent& ev) {
+          const std::vector<events::NewEvent> evs{events::encode(ev)};
+          auto appended = tx.append(stream, events::ExpectedVersion::any(), evs,
+                                    {"system", ctx.correlation_id, std::nullopt});
+          if (appended) position = appended->last_position;
+          return appended.has_value();
+        };
+        for (const auto& id : ids) {
+          auto found = find(tx, id);
+          if (!found || found->second.status != "new") continue;
+          const auto& [stream, c] = *found;
+          const std::string cap = c.capability_name.value_or("");
+          std::optional<std::string> reason;
+          if (cap.empty() || !capability_registered(tx, cap)) {
+            reason = "capability not found";
+          } else if (auto state = skills_.skill_state(tx, cap);
+                     state && *state != "claude_native") {
+            reason = "capability already has a skill in state " + *state;
+          }
+          if (reason) {
+            if (!append(stream,
+                        candidate::StatusChanged{id, "new", "dismissed", reason, std::nullopt})) {
+              return Reply::error(Problem::make(ProblemKind::kInternal, "append failed"));
+            }
+            dismissed.push_back({{"candidate_id", id}, {"reason", *reason}});
+            continue;
+          }
+          if (c.draft_work) continue;
+          if (count >= config_.auto_draft_daily_cap || remaining < estimate) break;
+          candidate::DraftScheduled d{new_uuid_v7(tx.now()), id, "nightly", run_id, estimate};
+          if (!append(stream, d))
+            return Reply::error(Problem::make(ProblemKind::kInternal, "append failed"));
+          remaining -= estimate;
+          ++count;
+          scheduled.push_back({{"candidate_id", id}, {"work_id", d.work_id}});
+        }
+        Reply r;
+        r.status = 200;
+        r.position = position;
+        r.body = json{{"scheduled", scheduled}, {"dismissed", dismissed}, {"remaining", remaining}}
+                     .dump();
+        return r;
+      },
+      std::move(done));
+}
+
+void CandidateCommands::record_draft(std::string id, PostedDraft d, CommandContext ctx,
+                                     std::function<void(Reply)> done) {
+  auto effects = std::make_shared<std::vector<SkillEffect>>();
+  bus_.execute(
+      ctx,
+      [this, id, d = std::move(d), ctx, effects](events::Transaction& tx) {
+        effects->clear();
+        auto found = find(tx, id);
+        if (!found) {
+          return Reply::error(
+              Problem::make(ProblemKind::kNotFound, "Candidate " + id + " not found."));
+        }
+        const auto& [stream, c] = *found;
+        const auto f = cache_.fold(tx, stream);
+        if (ctx.if_match && *ctx.if_match != f.version) {
+          return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
+                                            "If-Match does not match the current version."));
+        }
+        if (c.status != "new") {
+          return Reply::error(Problem::make(ProblemKind::kWrongState,
+                                            "candidate status is '" + c.status + "', not 'new'"));
+        }
+        const std::string cap = c.capability_name.value_or("");
+        candidate::DraftAttempted a;
+        a.candidate_id = id;
+        if (c.draft_work) a.work_id = c.draft_work->work_id;
+        a.claude_invocation_id = d.claude_invocation_id;
+        a.cost_micro_usd = d.cost_micro_usd;
+        a.latency_ms = d.latency_ms;
+        for (std::size_t i = 0; i < d.fixtures.size(); ++i) {
+          a.fixture_results.push_back(
+              {d.fixtures[i].case_name.value_or("case_" + std::to_string(i)),
+               d.fixture_statuses[i]});
+        }
+        const auto state = cap.empty() ? std::nullopt : skills_.skill_state(tx, cap);
+        char rate_text[160];
+        std::optional<StagedDraft> staged;
+        if (cap.empty() || !capability_registered(tx, cap)) {
+          a.outcome = "dismissed";
+          a.rationale = "capability not found";
+        } else if (state && *state != "claude_native") {
+          a.outcome = "dismissed";
+          a.rationale = "capability already has a skill in state " + *state;
+        } else if (d.malformed ||
+                   d.yaml_backbone.find_first_not_of(" \t\r\n") == std::string::npos ||
+                   d.step_content.empty() || d.output_schemas.empty() || d.fixtures.empty()) {
+          a.outcome = "malformed_output";
+          a.rationale = "malformed llm output";
+        } else if (auto why =
+                       skill::structural_check(d.yaml_backbone, d.step_content, d.output_schemas)) {
+          a.outcome = "malformed_output";
+          a.rationale = "structural check failed: " + *why;
+        } else {
+          const auto passed =
+              std::count(d.fixture_statuses.begin(), d.fixture_statuses.end(), "succeeded");
+          const double rate = static_cast<double>(passed) / static_cast<double>(d.fixtures.size());
+          a.pass_rate = rate;
+          const double threshold = config_.auto_draft_fixture_pass_rate;
+          if (rate < threshold) {
+            std::snprintf(rate_text, sizeof rate_text,
+                          "fixture pass rate %.2f below threshold %.2f", rate, threshold);
+            a.outcome = "dismissed";
+            a.rationale = rate_text;
+          } else {
+            std::snprintf(rate_text, sizeof rate_text,
+                          "fixture pass rate %.2f meets threshold %.2f", rate, threshold);
+            a.outcome = "drafted";
+            a.rationale = rate_text;
+            skill::VersionAdded v;
+            v.yaml_backbone = d.yaml_backbone;
+            v.step_content = d.step_content.dump();
+            v.output_schemas = d.output_schemas.dump();
+            v.changelog = d.changelog.value_or("Auto-drafted from candidate report");
+            auto s = skills_.stage_draft(tx, cap, std::move(v), d.fixtures, id, ctx);
+            if (!s) return Reply::error(s.error());
+            staged = *s;
+            a.skill_id = s->skill_id;
+            a.version_id = s->version_id;
+          }
+        }
+        const std::string to = a.outcome == "drafted" ? "drafted" : "dismissed";
+        const std::vector<events::NewEvent> evs{
+            events::encode(events::CandidateEvent{a}),
+            events::encode(events::CandidateEvent{
+                candidate::StatusChanged{id, c.status, to, a.rationale, std::nullopt}})};
+        auto appended = tx.append(stream, events::ExpectedVersion::any(), evs,
+                                  {ctx.actor, ctx.correlation_id, std::nullopt});
+        if (!appended) return Reply::error(appended.error());
+        json result = {{"candidate_id", id},
+                       {"outcome", a.outcome},
+                       {"rationale", a.rationale},
+                       {"pass_rate", a.pass_rate ? json(*a.pass_rate) : json()},
+                       {"candidate_status", to}};
+        json effect_list = json::array();
+        if (staged) {
+          result["skill_id"] = staged->skill_id;
+          result["version_id"] = staged->version_id;
+          result["fixture_ids"] = staged->fixture_ids;
+          effect_list.push_back({{"type", "SkillStateChanged"},
+                                 {"stream", skill::stream_name(staged->skill_id)},
+                                 {"to_state", "draft"},
+                                 {"reason", "gate_passed"}});
+          effects->push_back({staged->skill_id, cap, staged->position, std::nullopt, std::nullopt,
+                              std::nullopt, std::nullopt, std::nullopt, true});
+        }
+        result["effects"] = effect_list;
+        Reply r;
+        r.status = 201;
+        r.body = result.dump();
+        r.etag = appended->stream_version;
+        r.position = appended->last_position;
+        return r;
+      },
+      [this, effects, done = std::move(done)](Reply r) {
+        if (r.ok() && !r.replayed) skills_.observe(std::move(*effects));
+        done(std::move(r));
+      });
 }
 
 }  // namespace annals::commands

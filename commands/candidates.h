@@ -22,6 +22,18 @@ struct Registration {
 };
 std::expected<Registration, Problem> parse_registration(const nlohmann::json& body);
 
+struct PostedDraft {
+  bool malformed = false;
+  std::string yaml_backbone;
+  nlohmann::json step_content = nlohmann::json::object(), output_schemas = nlohmann::json::object();
+  std::optional<std::string> changelog, claude_invocation_id;
+  std::vector<DraftFixture> fixtures;
+  std::vector<std::string> fixture_statuses;
+  std::int64_t cost_micro_usd = 0;
+  std::optional<std::int64_t> latency_ms;
+};
+std::expected<PostedDraft, Problem> parse_draft(const nlohmann::json& body);
+
 class CandidateCommands {
  public:
   CandidateCommands(CommandBus& bus, const Config& config, SkillCommands& skills);
@@ -34,9 +46,23 @@ class CandidateCommands {
   // 200 {"new_candidates": [ids]}.
   void detect(std::map<std::string, candidate::TypeStats> stats, Micros window_start,
               CommandContext ctx, std::function<void(Reply)> done);
+  // draft-now: 202 {"status":"scheduled","candidate_id","work_id","scheduled_at"}.
+  void draft_now(std::string id, CommandContext ctx, std::function<void(Reply)> done);
+  // Nightly step 4 over `ids` (new candidates in drafting order) with `remaining` micro-USD:
+  // 200 {"scheduled":[{candidate_id, work_id}], "dismissed":[{candidate_id, reason}],
+  // "remaining": n}.
+  void schedule_drafts(std::vector<std::string> ids, std::int64_t remaining, std::string run_id,
+                       CommandContext ctx, std::function<void(Reply)> done);
+  // A posted draft (SPEC §2.18): 201 the draft result plus effects.
+  void record_draft(std::string id, PostedDraft d, CommandContext ctx,
+                    std::function<void(Reply)> done);
 
  private:
   using State = std::map<std::string, candidate::Candidate>;
+  // The candidate `id` and its stream, as a commit sees them.
+  std::optional<std::pair<std::string, candidate::Candidate>> find(events::Transaction& tx,
+                                                                   const std::string& id);
+  bool capability_registered(events::Transaction& tx, const std::string& name);
   CommandBus& bus_;
   const Config& config_;
   SkillCommands& skills_;

@@ -3,9 +3,7 @@
 // POST /admin/nightly/run. Steps in order, each isolated: detector, cost_tracker,
 // evolution_scheduler, auto_drafter, degradation, correction_cluster; then NightlyRunCompleted on
 // the `nightly` stream. Every event a run appends carries the run id as its correlation id.
-//
-// This build has no drafting yet: the auto_drafter step reports
-// {"step": "auto_drafter", "error": "drafting is not available in this build"}.
+
 #pragma once
 
 #include <atomic>
@@ -28,6 +26,8 @@ namespace annals::commands {
 struct NightlySource {
   // Skill ids in `state`; degraded ones by updated_at ascending.
   std::function<std::vector<std::string>(const std::string& state)> skills_in_state;
+  // Candidates in status new, in drafting order.
+  std::function<std::vector<std::string>()> new_candidates;
   // finished_at of the latest completed nightly run.
   std::function<std::optional<Micros>()> last_completed;
   // recorded_at of the first event: a store created after the latest scheduled instant has not

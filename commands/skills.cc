@@ -682,7 +682,7 @@ void SkillCommands::set_flag(std::string id, bool value, CommandContext ctx,
               version = promoted->stream_version;
               position = promoted->last_position;
               effects.push_back({id, after.state->capability_name, position, out.transition,
-                                 std::nullopt, std::nullopt, std::nullopt, std::nullopt});
+                                 std::nullopt, std::nullopt, std::nullopt, std::nullopt, false});
             }
           }
         }
@@ -745,7 +745,8 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
             if (!policy) return Reply::error(policy.error());
             version = policy->stream_version;
             effects.push_back({id, after.state->capability_name, policy->last_position,
-                               out.transition, out.held, std::nullopt, std::nullopt, std::nullopt});
+                               out.transition, out.held, std::nullopt, std::nullopt, std::nullopt,
+                               false});
           }
         }
         Reply r;
@@ -798,7 +799,8 @@ void SkillCommands::record_divergence(std::string run_id, DivergenceDraft d, Com
                            std::nullopt,
                            std::nullopt,
                            std::nullopt,
-                           std::nullopt};
+                           std::nullopt,
+                           false};
         if (after.state->state == "shadow_primary") {
           const auto out = skill::shadow_gate(*after.state, k, tid);
           effect.transition = out.transition;
@@ -879,6 +881,13 @@ SkillCommands::Observe skill_observers(LessonCommands& lessons, Notifier& notifi
                           {"transition_id", e.cluster->transition.transition_id}}
                          .dump();
           lessons.record(std::move(l), system, log_failure);
+        }
+        if (e.drafted) {
+          notifier.send(
+              {"skill_drafted", 3,
+               "Drafted a new skill for '" + e.capability_name + "' awaiting your approval.",
+               e.skill_id, std::nullopt, std::nullopt},
+              clock());
         }
         if (e.attempt && e.attempt->failed_gate) {
           lesson::Fields l;
@@ -1058,7 +1067,7 @@ void SkillCommands::sweep_degradation(std::vector<std::string> ids, CommandConte
               position = appended->last_position;
               const std::string capability = f.state->capability_name;
               effects.push_back({id, capability, position, d.transition, std::nullopt, d,
-                                 std::nullopt, std::nullopt});
+                                 std::nullopt, std::nullopt, false});
             }
             reports.push_back(std::move(entry));
           } catch (const std::exception& e) {
@@ -1103,7 +1112,7 @@ void SkillCommands::sweep_corrections(std::vector<std::string> ids, CommandConte
             if (!appended) throw std::runtime_error(appended.error().detail);
             position = appended->last_position;
             effects.push_back({id, capability, position, hit->transition, std::nullopt,
-                               std::nullopt, hit, std::nullopt});
+                               std::nullopt, hit, std::nullopt, false});
             flagged.push_back({{"skill_id", id},
                                {"capability_name", capability},
                                {"correction_count", hit->count}});
@@ -1175,7 +1184,8 @@ void SkillCommands::record_attempt(std::string skill_id, skill::AttemptRequest r
           position = moved->last_position;
         }
         SkillEffect effect{skill_id,     capability,   position,     decided->transition,
-                           std::nullopt, std::nullopt, std::nullopt, *decided};
+                           std::nullopt, std::nullopt, std::nullopt, *decided,
+                           false};
         effects.push_back(std::move(effect));
         Reply r;
         r.status = 201;
@@ -1222,7 +1232,7 @@ void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContex
               cluster = "{\"skill_id\":\"" + *id + "\",\"capability_name\":\"" + c.task_type +
                         "\",\"correction_count\":" + std::to_string(hit->count) + "}";
               effects.push_back({*id, c.task_type, position, hit->transition, std::nullopt,
-                                 std::nullopt, hit, std::nullopt});
+                                 std::nullopt, hit, std::nullopt, false});
             }
           }
         }
@@ -1237,6 +1247,65 @@ void SkillCommands::record_correction(skill::CorrectionRecorded c, CommandContex
         return r;
       },
       std::move(done));
+}
+
+std::expected<StagedDraft, Problem> SkillCommands::stage_draft(
+    events::Transaction& tx, const std::string& capability, skill::VersionAdded version,
+    const std::vector<DraftFixture>& fixtures, const std::string& candidate_id,
+    const CommandContext& ctx) {
+  StagedDraft out;
+  std::vector<events::NewEvent> evs;
+  std::uint64_t version_before = 0;
+  std::string from_state = "claude_native";
+  if (auto existing = tx.get(index_, "c" + capability)) {
+    const auto& f = cache_.fold(tx, *existing);
+    out.skill_id = *existing;
+    version_before = f.version;
+    std::int64_t max_number = 0;
+    for (const auto& v : f.state->versions) max_number = std::max(max_number, v.version_number);
+    version.version_number = max_number + 1;
+    version.baseline_cleared = true;
+  } else {
+    out.skill_id = new_uuid_v7(tx.now());
+    evs.push_back(events::encode(
+        skill::Event{skill::Registered{out.skill_id, capability, "claude_native", true}}));
+    version.version_number = 1;
+    tx.put(index_, "c" + capability, out.skill_id);
+  }
+  version.version_id = new_uuid_v7(tx.now());
+  version.created_by = "claude_auto_draft";
+  version.becomes_current = true;
+  out.version_id = version.version_id;
+  evs.push_back(events::encode(skill::Event{version}));
+  skill::StateChanged to_candidate{
+      new_uuid_v7(tx.now()), from_state,
+      "skill_candidate",     "gate_passed",
+      std::nullopt,          "auto-draft candidate " + candidate_id + ": detector gate passed",
+      std::nullopt};
+  skill::StateChanged to_draft{
+      new_uuid_v7(tx.now()), "skill_candidate", "draft",
+      "gate_passed",         std::nullopt,      "auto-drafted from candidate " + candidate_id,
+      std::nullopt};
+  evs.push_back(events::encode(skill::Event{to_candidate}));
+  evs.push_back(events::encode(skill::Event{to_draft}));
+  for (std::size_t i = 0; i < fixtures.size(); ++i) {
+    skill::FixtureAdded fx;
+    fx.fixture_id = new_uuid_v7(tx.now());
+    fx.case_name = fixtures[i].case_name.value_or("case_" + std::to_string(i));
+    fx.input = fixtures[i].input;
+    fx.expected_output_shape = fixtures[i].expected_output_shape;
+    fx.tool_mocks = fixtures[i].tool_mocks;
+    fx.source = "claude_generated";
+    out.fixture_ids.push_back(fx.fixture_id);
+    evs.push_back(events::encode(skill::Event{fx}));
+  }
+  auto appended = tx.append(skill::stream_name(out.skill_id),
+                            version_before ? events::ExpectedVersion::exact(version_before)
+                                           : events::ExpectedVersion::no_stream(),
+                            evs, {"system", ctx.correlation_id, std::nullopt});
+  if (!appended) return std::unexpected(appended.error());
+  out.position = appended->last_position;
+  return out;
 }
 
 std::optional<std::string> SkillCommands::skill_state(events::Transaction& tx,

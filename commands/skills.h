@@ -56,6 +56,18 @@ struct SkillEffect {
   std::optional<skill::Degradation> degradation;
   std::optional<skill::ClusterHit> cluster;
   std::optional<skill::AttemptDecision> attempt;
+  bool drafted = false;  // a draft became this skill's current version (skill_drafted)
+};
+
+struct DraftFixture {
+  std::optional<std::string> case_name;
+  std::string input = "{}";
+  std::optional<std::string> expected_output_shape, tool_mocks;
+};
+struct StagedDraft {
+  std::string skill_id, version_id;
+  std::vector<std::string> fixture_ids;
+  std::uint64_t position = 0;
 };
 
 class SkillCommands {
@@ -99,6 +111,18 @@ class SkillCommands {
   // SPEC §3.7 step 3 as a commit sees it: the skill path when the capability's skill is
   // shadow_primary or trusted, else claude_native.
   automation::Path path_for(events::Transaction& tx, const std::string& capability);
+  // Stages an accepted draft in `tx` (SPEC §2.18, "On drafted"): a new skill or a new current
+  // version of the claude_native one, claude_native→skill_candidate→draft, and the fixtures.
+  std::expected<StagedDraft, Problem> stage_draft(events::Transaction& tx,
+                                                  const std::string& capability,
+                                                  skill::VersionAdded version,
+                                                  const std::vector<DraftFixture>& fixtures,
+                                                  const std::string& candidate_id,
+                                                  const CommandContext& ctx);
+  // Hands effects to the observers (for commands of other classes).
+  void observe(std::vector<SkillEffect> effects) {
+    if (observe_ && !effects.empty()) observe_(std::move(effects));
+  }
   // The state of the capability's skill as a commit sees it; nullopt when it has none.
   std::optional<std::string> skill_state(events::Transaction& tx, const std::string& capability);
 

@@ -100,6 +100,20 @@ void apply(std::map<std::string, Candidate>& by_id, const StatusChanged& s, Micr
   it->second.status = s.to_status;
   it->second.resolved_at = at;
   if (s.reasoning) it->second.reasoning = s.reasoning;
+  if (s.to_status != "new") it->second.draft_work.reset();  // dismissing ends pending work
+}
+
+void apply(std::map<std::string, Candidate>& by_id, const DraftScheduled& d, Micros at) {
+  auto it = by_id.find(d.candidate_id);
+  if (it == by_id.end()) return;
+  it->second.draft_work = PendingDraft{d.work_id, d.triggered_by, d.nightly_run_id, at};
+}
+
+void apply(std::map<std::string, Candidate>& by_id, const DraftAttempted& d, Micros) {
+  auto it = by_id.find(d.candidate_id);
+  if (it == by_id.end()) return;
+  it->second.draft_work.reset();
+  if (d.skill_id) it->second.skill_id = d.skill_id;
 }
 
 std::string render(const Candidate& c) {
@@ -121,8 +135,17 @@ std::string render(const Candidate& c) {
   w.key("resolved_at").instant(c.resolved_at);
   w.key("reasoning").value(c.reasoning);
   w.key("pattern_fingerprint").value(c.pattern_fingerprint);
-  w.key("draft_work").null();
-  w.key("skill_id").null();
+  w.key("draft_work");
+  if (c.draft_work) {
+    w.begin_object();
+    w.key("work_id").value(c.draft_work->work_id);
+    w.key("scheduled_at").instant(c.draft_work->scheduled_at);
+    w.key("triggered_by").value(c.draft_work->triggered_by);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.key("skill_id").value(c.skill_id);
   w.end_object();
   return out;
 }

@@ -15,6 +15,12 @@
 
 namespace annals::candidate {
 
+struct PendingDraft {
+  std::string work_id, triggered_by;
+  std::optional<std::string> nightly_run_id;
+  Micros scheduled_at = 0;
+};
+
 struct Candidate {
   std::string id;
   std::optional<std::string> capability_name;
@@ -24,6 +30,8 @@ struct Candidate {
   Micros reported_at = 0;
   std::optional<Micros> resolved_at;
   std::optional<std::string> reasoning, pattern_fingerprint;
+  std::optional<PendingDraft> draft_work;  // pending draft work (SPEC §2.18)
+  std::optional<std::string> skill_id;     // once drafted
 };
 
 struct Reported {
@@ -38,6 +46,25 @@ struct Reported {
 struct StatusChanged {
   std::string candidate_id, from_status, to_status;
   std::optional<std::string> reason, reasoning;
+};
+
+struct DraftScheduled {
+  std::string work_id, candidate_id, triggered_by;
+  std::optional<std::string> nightly_run_id;
+  std::int64_t estimated_cost_micro_usd = 0;
+};
+struct FixtureResult {
+  std::string case_name, status;
+};
+struct DraftAttempted {
+  std::string candidate_id;
+  std::optional<std::string> work_id;
+  std::string outcome, rationale;  // drafted | dismissed | malformed_output
+  std::optional<double> pass_rate;
+  std::vector<FixtureResult> fixture_results;
+  std::optional<std::string> skill_id, version_id, claude_invocation_id;
+  std::int64_t cost_micro_usd = 0;
+  std::optional<std::int64_t> latency_ms;
 };
 
 // lowercase, whitespace runs collapsed to one space, trimmed; SHA-256; the first 32 hex digits.
@@ -60,6 +87,8 @@ std::int64_t expected_savings(std::int64_t spend_micro_usd);
 
 void apply(std::map<std::string, Candidate>& by_id, const Reported& r, Micros recorded_at);
 void apply(std::map<std::string, Candidate>& by_id, const StatusChanged& c, Micros recorded_at);
+void apply(std::map<std::string, Candidate>& by_id, const DraftScheduled& d, Micros recorded_at);
+void apply(std::map<std::string, Candidate>& by_id, const DraftAttempted& d, Micros recorded_at);
 
 std::string render(const Candidate& c);
 

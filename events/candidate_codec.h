@@ -9,7 +9,8 @@
 
 namespace annals::events {
 
-using CandidateEvent = std::variant<candidate::Reported, candidate::StatusChanged>;
+using CandidateEvent = std::variant<candidate::Reported, candidate::StatusChanged,
+                                    candidate::DraftScheduled, candidate::DraftAttempted>;
 NewEvent encode(const CandidateEvent& e);
 std::optional<CandidateEvent> decode_candidate_event(const StoredEvent& e);
 

@@ -170,6 +170,12 @@ std::optional<candidate::Candidate> candidate_from_row(const std::string& text) 
     c.resolved_at = parse_instant(j["resolved_at"].get<std::string>());
   if (!j["reasoning"].is_null()) c.reasoning = j["reasoning"];
   if (!j["pattern_fingerprint"].is_null()) c.pattern_fingerprint = j["pattern_fingerprint"];
+  if (!j["skill_id"].is_null()) c.skill_id = j["skill_id"];
+  if (const auto& w = j["draft_work"]; w.is_object()) {
+    c.draft_work =
+        candidate::PendingDraft{w["work_id"], w["triggered_by"], std::nullopt,
+                                parse_instant(w["scheduled_at"].get<std::string>()).value_or(0)};
+  }
   return c;
 }
 
@@ -179,11 +185,8 @@ void CandidatesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   auto event = events::decode_candidate_event(e);
   if (!event) return;
   std::map<std::string, candidate::Candidate> one;
-  std::string id;
-  if (const auto* r = std::get_if<candidate::Reported>(&*event)) {
-    id = r->candidate_id;
-  } else {
-    id = std::get<candidate::StatusChanged>(*event).candidate_id;
+  const std::string id = std::visit([](const auto& x) { return x.candidate_id; }, *event);
+  if (!std::holds_alternative<candidate::Reported>(*event)) {
     auto row = rows.get("r" + id);
     if (!row) return;
     auto c = candidate_from_row(*row);
@@ -201,6 +204,26 @@ std::optional<std::string> CandidatesQueries::get(const std::string& id) const {
   std::string value;
   if (!db_->Get(view_.options(), cf_, "r" + id, &value).ok()) return std::nullopt;
   return value;
+}
+
+std::vector<std::string> CandidatesQueries::draft_work(Page p) const {
+  std::vector<std::string> out;
+  std::int64_t skipped = 0;
+  for (const auto& row :
+       list(std::string("new"), std::nullopt, {std::numeric_limits<std::int64_t>::max(), 0})) {
+    if (static_cast<std::int64_t>(out.size()) >= p.limit) break;
+    const auto j = nlohmann::json::parse(row);
+    if (!j["draft_work"].is_object()) continue;
+    if (skipped++ < p.offset) continue;
+    nlohmann::ordered_json w = {{"work_id", j["draft_work"]["work_id"]},
+                                {"candidate_id", j["id"]},
+                                {"capability_name", j["capability_name"]},
+                                {"expected_savings_usd", j["expected_savings_usd"]},
+                                {"triggered_by", j["draft_work"]["triggered_by"]},
+                                {"scheduled_at", j["draft_work"]["scheduled_at"]}};
+    out.push_back(w.dump());
+  }
+  return out;
 }
 
 std::vector<std::string> CandidatesQueries::list(const std::optional<std::string>& status,

@@ -135,6 +135,8 @@ class CandidatesQueries {
   // status nullopt = all.
   std::vector<std::string> list(const std::optional<std::string>& status,
                                 const std::optional<std::string>& capability, Page p) const;
+  // Pending draft work `DW` in drafting order (expected savings, then reported_at, descending).
+  std::vector<std::string> draft_work(Page p) const;
 
  private:
   rocksdb::DB* db_;

@@ -70,6 +70,16 @@ commands::NightlySource nightly_source(events::EventStore& store,
     if (rows.empty()) return std::nullopt;
     return parse_instant(nlohmann::json::parse(rows[0])["finished_at"].get<std::string>());
   };
+  s.new_candidates = [&store, &projector] {
+    const projections::CandidatesQueries q(store.db(), projector.family("candidates"),
+                                           store.read_view());
+    std::vector<std::string> ids;
+    for (const auto& row :
+         q.list(std::string("new"), std::nullopt, {std::numeric_limits<std::int64_t>::max(), 0})) {
+      ids.push_back(nlohmann::json::parse(row)["id"]);
+    }
+    return ids;
+  };
   s.first_event_at = [&store]() -> std::optional<Micros> {
     auto first = store.read(1);
     if (!first) return std::nullopt;

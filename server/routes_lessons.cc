@@ -92,10 +92,13 @@ void get_queue(App& app, const CallPtr& c) {
                                             app.projector().family("divergences"), view);
     const auto pending =
         skills.evolution_work({std::numeric_limits<std::int64_t>::max(), 0}).size();
-    // Drafting work needs candidates, which this build does not have yet: always 0.
+    const projections::CandidatesQueries candidates(app.store().db(),
+                                                    app.projector().family("candidates"), view);
+    const auto drafting =
+        candidates.draft_work({std::numeric_limits<std::int64_t>::max(), 0}).size();
     std::string body = R"({"automations":)" + automations.queue_block(app.now()) +
                        R"(,"evolution":{"pending":)" + std::to_string(pending) +
-                       R"(},"drafting":{"pending":0},"lessons":)";
+                       R"(},"drafting":{"pending":)" + std::to_string(drafting) + R"(},"lessons":)";
     body += app.config().lessons_enabled ? lessons.snapshot(app.now()) : kDisabled;
     body += "}";
     app.reply_json(c, 200, std::move(body), view.head());

@@ -4,6 +4,7 @@
 #include "domain/json_text.h"
 #include "domain/skill.h"
 #include "projections/capabilities.h"
+#include "projections/ledger.h"
 #include "projections/skills.h"
 #include "server/app.h"
 
@@ -468,6 +469,59 @@ void dismiss_candidate(App& app, const CallPtr& c) {
                                  [&app, c](commands::Reply r) { app.reply_command(c, r); });
 }
 
+void draft_now(App& app, const CallPtr& c) {
+  auto ctx = app.command_context(c);
+  if (auto replay = app.bus().replay(ctx)) return app.reply_command(c, *replay);
+  app.core().candidates->draft_now(c->params.at("id"), std::move(ctx),
+                                   [&app, c](commands::Reply r) { app.reply_command(c, r); });
+}
+
+void record_draft(App& app, const CallPtr& c) {
+  const std::string id = c->params.at("id");
+  command(app, c, commands::parse_draft, [&app, id](auto d, auto ctx, auto done) {
+    app.core().candidates->record_draft(id, std::move(d), std::move(ctx), std::move(done));
+  });
+}
+
+void draft_input(App& app, const CallPtr& c) {
+  app.after_min_position(c, [&app, c] {
+    using oj = nlohmann::ordered_json;
+    const auto view = app.store().read_view();
+    auto* db = app.store().db();
+    const projections::CandidatesQueries q(db, app.projector().family("candidates"), view);
+    auto row = q.get(c->params.at("id"));
+    if (!row)
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Candidate not found."));
+    const oj n = oj::parse(*row);
+    oj out = {{"candidate", n}, {"capability", nullptr}, {"samples", oj::array()}};
+    if (n["capability_name"].is_string()) {
+      const std::string cap = n["capability_name"];
+      const projections::CapabilitiesQueries caps(db, app.projector().family("capabilities"), view);
+      if (auto found = caps.get(cap)) out["capability"] = oj::parse(found->json);
+      const projections::LedgerQueries ledger(db, app.projector().family("invocations"),
+                                              app.projector().family("spend"), view);
+      projections::InvocationFilter f;
+      f.task_type = cap;
+      f.limit = 5;
+      for (const auto& text : ledger.list(f)) {
+        const oj i = oj::parse(text);
+        out["samples"].push_back(
+            {{"invocation_id", i["id"]}, {"at", i["at"]}, {"output", i["output"]}});
+      }
+    }
+    app.reply_json(c, 200, out.dump(), view.head());
+  });
+}
+
+void drafting_work(App& app, const CallPtr& c) {
+  auto p = page(*c, 100);
+  if (!p) return app.reply_problem(c, p.error());
+  app.after_min_position(c, [&app, c, p = *p] {
+    const auto q = candidate_queries(app);
+    app.reply_json(c, 200, render_page("work", q.draft_work(p), p.limit, p.offset), q.position());
+  });
+}
+
 }  // namespace
 
 void add_skill_routes(std::vector<Route>& routes) {
@@ -482,6 +536,18 @@ void add_skill_routes(std::vector<Route>& routes) {
                     list_candidates});
   routes.push_back(
       {"GET", "/admin/skill-candidates/{id}", Role::kReader, {}, B::kNone, get_candidate});
+  routes.push_back(
+      {"POST", "/admin/skill-candidates/{id}/draft-now", Role::kAdmin, {}, B::kNone, draft_now});
+  routes.push_back({"GET",
+                    "/admin/skill-candidates/{id}/draft-input",
+                    Role::kReader,
+                    {},
+                    B::kNone,
+                    draft_input});
+  routes.push_back(
+      {"POST", "/admin/skill-candidates/{id}/drafts", Role::kWriter, {}, B::kJson, record_draft});
+  routes.push_back(
+      {"GET", "/admin/drafting/work", Role::kReader, {"limit", "offset"}, B::kNone, drafting_work});
   routes.push_back({"POST",
                     "/admin/skill-candidates/registrations",
                     Role::kWriter,

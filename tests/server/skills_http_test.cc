@@ -593,9 +593,7 @@ TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
   EXPECT_EQ(nr["degradation"][0]["outcome"], "insufficient_data");
   EXPECT_EQ(nr["degradation"][0]["current_trials"], 0);
   EXPECT_TRUE(nr["correction_flagged"].empty());
-  // Drafting is not part of this build and the step says so.
-  ASSERT_EQ(nr["errors"].size(), 1u);
-  EXPECT_EQ(nr["errors"][0]["step"], "auto_drafter");
+  EXPECT_TRUE(nr["errors"].empty()) << nr["errors"].dump();
   EXPECT_TRUE(nr["new_candidates"].empty())
       << "8.00 of spend → 6.80 of savings, but a skill exists";
   // The pending work: the work list, the queue, the skill's detail.
@@ -629,6 +627,13 @@ TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
 }
 
 TEST_F(SkillsHttp, DetectorRegistrationsAndDismissal) {
+  // Registered, so the nightly drafting step keeps the candidate (the spent budget leaves no room
+  // for a draft).
+  ASSERT_EQ(
+      client_
+          ->post("/admin/capabilities", R"({"name":"summarize","trigger_type":"on_message"})", kOps)
+          .status,
+      201);
   for (int i = 0; i < 200; ++i) {
     ASSERT_EQ(post("/admin/invocations",
                    {{"task_type", "summarize"}, {"cost_usd", 0.10}, {"output", {{"summary", "x"}}}},
@@ -702,6 +707,104 @@ TEST_F(SkillsHttp, DetectorRegistrationsAndDismissal) {
           .status,
       404);
   EXPECT_EQ(client_->get("/admin/skill-candidates?status=bogus", kViewer).status, 422);
+}
+
+TEST_F(SkillsHttp, DraftingFromACandidateToADraftSkill) {
+  ASSERT_EQ(
+      client_
+          ->post("/admin/capabilities", R"({"name":"summarize","trigger_type":"on_message"})", kOps)
+          .status,
+      201);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(post("/admin/invocations",
+                   {{"task_type", "summarize"}, {"cost_usd", 0.06}, {"output", {{"summary", "x"}}}},
+                   kWorker)
+                  .status,
+              201);
+  }
+  for (int i = 0; i < 100; ++i) {  // a candidate whose capability is not registered
+    ASSERT_EQ(post("/admin/invocations", {{"task_type", "ghost_task"}, {"cost_usd", 0.06}}, kWorker)
+                  .status,
+              201);
+  }
+  const json nr = json::parse(post("/admin/nightly/run", json::object()).body);
+  ASSERT_EQ(nr["new_candidates"].size(), 2u) << nr.dump();
+  ASSERT_EQ(nr["drafts_scheduled"].size(), 1u) << nr.dump();
+  ASSERT_EQ(nr["candidates_dismissed"].size(), 1u);
+  EXPECT_EQ(nr["candidates_dismissed"][0]["reason"], "capability not found");
+  EXPECT_EQ(nr["budget"]["remaining_at_start_usd"], 8.0);
+  EXPECT_EQ(nr["budget"]["remaining_at_end_usd"], 7.5);
+  const std::string cand = nr["drafts_scheduled"][0]["candidate_id"];
+  const json work = get("/admin/drafting/work");
+  ASSERT_EQ(work["count"], 1);
+  EXPECT_EQ(work["work"][0]["candidate_id"], cand);
+  EXPECT_EQ(work["work"][0]["expected_savings_usd"], 5.1);
+  EXPECT_EQ(get("/queue")["drafting"]["pending"], 1);
+  EXPECT_EQ(get("/admin/skill-candidates/" + cand)["draft_work"]["work_id"],
+            work["work"][0]["work_id"]);
+  // draft-now returns the pending work as is.
+  auto now = post("/admin/skill-candidates/" + cand + "/draft-now", json::object());
+  ASSERT_EQ(now.status, 202);
+  EXPECT_EQ(json::parse(now.body)["work_id"], work["work"][0]["work_id"]);
+  const json input = get("/admin/skill-candidates/" + cand + "/draft-input");
+  EXPECT_EQ(input["candidate"]["id"], cand);
+  EXPECT_EQ(input["capability"]["name"], "summarize");
+  EXPECT_EQ(input["samples"].size(), 5u);
+  // The posted draft: 4 of 5 fixtures succeeded (0.80 passes).
+  json fixtures = json::array();
+  for (int i = 0; i < 5; ++i) {
+    fixtures.push_back({{"input", {{"text", "t" + std::to_string(i)}}},
+                        {"status", i < 4 ? "succeeded" : "failed"}});
+  }
+  auto r = post("/admin/skill-candidates/" + cand + "/drafts",
+                {{"skill_version", version()}, {"fixtures", fixtures}, {"cost_usd", 0.3}}, kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json drafted = json::parse(r.body);
+  EXPECT_EQ(drafted["outcome"], "drafted");
+  EXPECT_EQ(drafted["rationale"], "fixture pass rate 0.80 meets threshold 0.80");
+  EXPECT_EQ(drafted["candidate_status"], "drafted");
+  EXPECT_EQ(drafted["fixture_ids"].size(), 5u);
+  const std::string skill_id = drafted["skill_id"];
+  const json skill = get("/admin/skills/" + skill_id);
+  EXPECT_EQ(skill["state"], "draft");
+  EXPECT_EQ(skill["requires_human_gate"], true);
+  EXPECT_EQ(skill["current_version"]["created_by"], "claude_auto_draft");
+  EXPECT_EQ(skill["current_version"]["changelog"], "Auto-drafted from candidate report");
+  const json rows = get("/admin/skills/" + skill_id + "/transitions");
+  ASSERT_EQ(rows["count"], 2);
+  EXPECT_EQ(rows["transitions"][0]["notes"], "auto-drafted from candidate " + cand);
+  EXPECT_EQ(rows["transitions"][1]["notes"],
+            "auto-draft candidate " + cand + ": detector gate passed");
+  const json fx = get("/admin/skills/" + skill_id + "/fixtures");
+  EXPECT_EQ(fx["count"], 5);
+  EXPECT_EQ(fx["fixtures"][4]["case_name"], "case_0");
+  EXPECT_EQ(fx["fixtures"][4]["source"], "claude_generated");
+  const json c = get("/admin/skill-candidates/" + cand);
+  EXPECT_EQ(c["status"], "drafted");
+  EXPECT_EQ(c["skill_id"], skill_id);
+  EXPECT_TRUE(c["draft_work"].is_null());
+  EXPECT_EQ(get("/queue")["drafting"]["pending"], 0);
+  bool notified = false;
+  for (int i = 0; i < 500 && !notified; ++i) {
+    for (const auto& n : notifier.requests()) {
+      const json note = json::parse(n.body);
+      if (note["kind"] == "skill_drafted") {
+        notified = true;
+        EXPECT_EQ(note["content"], "Drafted a new skill for 'summarize' awaiting your approval.");
+      }
+    }
+    if (!notified) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_TRUE(notified);
+  // A decided candidate is no longer new.
+  EXPECT_EQ(
+      post("/admin/skill-candidates/" + cand + "/drafts", {{"malformed_output", true}}, kWorker)
+          .status,
+      409);
+  EXPECT_EQ(post("/admin/skill-candidates/" + cand + "/draft-now", json::object()).status, 409);
+  EXPECT_EQ(
+      post("/admin/skill-candidates/" + cand + "/drafts", {{"fixtures", "x"}}, kWorker).status,
+      422);
 }
 
 TEST_F(SkillsHttp, FixturesAddedAndCaptured) {
