@@ -74,20 +74,40 @@ Reply NightlyJob::run(const std::string& trigger) {
     std::map<std::string, candidate::TypeStats> stats;
     // Outputs repeat: the shape of each distinct output text is computed once (bounded).
     std::unordered_map<std::string, std::string> shapes;
-    for (Micros day = window_start - window_start % kDay; day <= started; day += kDay) {
-      bus_.store().read_stream(
-          ledger::stream_name(day), 1, [&](std::uint64_t, const events::StoredEvent& e) {
-            auto i = events::decode_invocation(e);
-            if (!i || i->at < window_start || i->at > started) return true;
-            auto& st = stats[i->task_type];
-            ++st.volume;
-            st.spend_micro_usd += i->cost_micro_usd;
-            if (i->output && *i->output != "null") {
-              st.shapes.push_back(candidate::shape_of(json::parse(*i->output, nullptr, false)));
-            }
-            return true;
-          });
+    // One sequential scan of the log from the first event recorded in the window (less the
+    // clock-skew tolerance: an invocation's `at` is never later than that after it was recorded).
+    auto& store = bus_.store();
+    const Micros scan_from = window_start - config_.clock_skew_tolerance_seconds * kMicrosPerSecond;
+    std::uint64_t lo = 1, hi = store.head() + 1;
+    while (lo < hi) {  // the first position recorded at or after scan_from
+      const std::uint64_t mid = lo + (hi - lo) / 2;
+      auto e = store.read(mid);
+      if (e && e->event().recorded_at() < scan_from) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
     }
+    store.read_range(lo, store.head(), [&](const events::StoredEvent& e) {
+      if (e.type() != fb::Payload::InvocationRecorded) return true;
+      auto i = events::decode_invocation(e);
+      if (!i || i->at < window_start || i->at > started) return true;
+      auto& st = stats[i->task_type];
+      ++st.volume;
+      st.spend_micro_usd += i->cost_micro_usd;
+      if (i->output && *i->output != "null") {
+        auto it = shapes.find(*i->output);
+        if (it == shapes.end()) {
+          if (shapes.size() > 100'000) shapes.clear();
+          it =
+              shapes
+                  .emplace(*i->output, candidate::shape_of(json::parse(*i->output, nullptr, false)))
+                  .first;
+        }
+        st.shapes.push_back(it->second);
+      }
+      return true;
+    });
     Reply r =
         call([&](auto done) { candidates_.detect(std::move(stats), window_start, ctx, done); });
     if (!r.ok()) throw std::runtime_error(r.problem ? r.problem->detail : "detector failed");
