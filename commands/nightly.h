@@ -52,8 +52,10 @@ class NightlyJob {
   void stop();
   std::uint64_t runs_total(bool errors) const { return errors ? with_errors_ : clean_; }
 
- private:
+  // The first scheduled instant strictly after `after` (nightly_run_hour_utc in nightly_timezone).
   std::optional<Micros> next_fire(Micros after) const;
+
+ private:
   void timer_loop();
 
   CommandBus& bus_;
