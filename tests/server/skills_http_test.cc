@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -805,6 +806,68 @@ TEST_F(SkillsHttp, DraftingFromACandidateToADraftSkill) {
   EXPECT_EQ(
       post("/admin/skill-candidates/" + cand + "/drafts", {{"fixtures", "x"}}, kWorker).status,
       422);
+}
+
+TEST_F(SkillsHttp, DR04DR05DR07DraftDecisions) {
+  for (const char* cap : {"alpha_task", "beta_task", "gamma_task"}) {
+    ASSERT_EQ(
+        client_
+            ->post("/admin/capabilities",
+                   std::string(R"({"name":")") + cap + R"(","trigger_type":"on_message"})", kOps)
+            .status,
+        201);
+    for (int i = 0; i < 60; ++i) {
+      ASSERT_EQ(
+          post("/admin/invocations", {{"task_type", cap}, {"cost_usd", 0.10}}, kWorker).status,
+          201);
+    }
+  }
+  const json nr = json::parse(post("/admin/nightly/run", json::object()).body);
+  ASSERT_EQ(nr["new_candidates"].size(), 3u) << nr.dump();
+  std::map<std::string, std::string> by_cap;
+  for (const auto& id : nr["new_candidates"]) {
+    by_cap[get("/admin/skill-candidates/" + id.get<std::string>())["capability_name"]] = id;
+  }
+  auto fixtures = [](std::vector<const char*> statuses) {
+    json out = json::array();
+    for (const char* st : statuses) out.push_back({{"input", json::object()}, {"status", st}});
+    return out;
+  };
+  // DR-04: 2 of 5 → dismissed with the rate in the rationale; no skill created.
+  auto r = post("/admin/skill-candidates/" + by_cap["alpha_task"] + "/drafts",
+                {{"skill_version", version()},
+                 {"fixtures", fixtures({"failed", "failed", "failed", "succeeded", "succeeded"})}},
+                kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  json d = json::parse(r.body);
+  EXPECT_EQ(d["outcome"], "dismissed");
+  EXPECT_EQ(d["rationale"], "fixture pass rate 0.40 below threshold 0.80");
+  EXPECT_EQ(d["candidate_status"], "dismissed");
+  EXPECT_FALSE(d.contains("skill_id"));
+  EXPECT_EQ(get("/admin/skills?capability_name=alpha_task&state=draft")["count"], 0);
+  // DR-05: a structural failure is malformed output.
+  json bad = version();
+  bad["yaml_backbone"] = "this: is: not: valid: yaml: ::::";
+  r = post("/admin/skill-candidates/" + by_cap["beta_task"] + "/drafts",
+           {{"skill_version", bad}, {"fixtures", fixtures({"succeeded"})}}, kWorker);
+  ASSERT_EQ(r.status, 201) << r.body;
+  d = json::parse(r.body);
+  EXPECT_EQ(d["outcome"], "malformed_output");
+  EXPECT_TRUE(d["rationale"].get<std::string>().starts_with("structural check failed: "))
+      << d.dump();
+  EXPECT_EQ(get("/admin/skill-candidates/" + by_cap["beta_task"])["status"], "dismissed");
+  // DR-07: the capability's skill is trusted → dismissed.
+  auto reg = post("/admin/skills", {{"capability_name", "gamma_task"},
+                                    {"requires_human_gate", false},
+                                    {"initial_state", "sandbox"},
+                                    {"initial_version", version()}});
+  const std::string skill = json::parse(reg.body)["id"];
+  transition(skill, "shadow_primary", "human_approval");
+  transition(skill, "trusted", "human_approval");
+  r = post("/admin/skill-candidates/" + by_cap["gamma_task"] + "/drafts",
+           {{"malformed_output", true}}, kWorker);
+  ASSERT_EQ(r.status, 201);
+  EXPECT_EQ(json::parse(r.body)["rationale"], "capability already has a skill in state trusted");
 }
 
 TEST_F(SkillsHttp, FixturesAddedAndCaptured) {
