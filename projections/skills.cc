@@ -116,7 +116,6 @@ void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto& r = std::get<skill::RunRecorded>(*event);
   const Micros at = e.event().recorded_at();
   rows.put("r" + r.run_id, skill::render_run(r, id, at, true));
-  rows.put("l" + r.run_id, skill::render_run(r, id, at, false));
   const std::string order = desc_time(r.started_at) + desc(e.position);
   rows.put("a" + order, r.status + '\0' + id + '\0' + r.run_id);
   if (r.status != "succeeded") rows.add_counter("f" + id, 1);
@@ -419,8 +418,15 @@ std::vector<std::string> SkillsQueries::runs(const std::optional<std::string>& s
                 if (status && f[0] != *status) return std::nullopt;
                 if (version_id && skill_id && f[1] != *version_id) return std::nullopt;
                 std::string row;
-                if (!db_->Get(view_.options(), runs_, "l" + std::string(f[2]), &row).ok())
+                if (!db_->Get(view_.options(), runs_, "r" + std::string(f[2]), &row).ok())
                   return std::nullopt;
+                // `R` is the head of `R+`: the detail members start at "inputs" (an unescaped
+                // quote cannot occur inside the string values before it).
+                const auto detail = row.find(",\"inputs\":");
+                if (detail != std::string::npos) {
+                  row.resize(detail);
+                  row += '}';
+                }
                 return row;
               });
 }

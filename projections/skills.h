@@ -10,7 +10,7 @@
 //   w <position> <skill_id>              → `W` pending evolution work (oldest first); q <id> → its
 //   key
 // `skill_runs`:
-//   r <run_id>                           → `R+`        l <run_id> → `R`
+//   r <run_id>                           → `R+` (lists serve its head, `R`)
 //   a <~started_at> <~position>          → status 0 skill_id 0 run_id (all runs)
 //   s <skill_id> 0 <~started_at> <~pos>  → status 0 version_id 0 run_id
 // `divergences`:
