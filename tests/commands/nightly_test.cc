@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <thread>
 
+#include "projections/skills.h"
 #include "tests/support/harness.h"
 
 namespace annals {
@@ -91,6 +93,51 @@ TEST(Nightly, NT02NT03BudgetArithmetic) {
     EXPECT_DOUBLE_EQ(nr["budget"]["remaining_at_end_usd"].get<double>(), remaining_end);
     EXPECT_TRUE(nr["errors"].empty());
   }
+}
+
+}  // namespace
+}  // namespace annals
+
+namespace annals {
+namespace {
+
+std::vector<std::string> nightly_runs(testing::Harness& h) {
+  const projections::PerSkillQueries q(h.store().db(), h.projector().family("nightly_runs"),
+                                       h.store().read_view());
+  return q.all({100, 0});
+}
+
+// NT-07: down across the scheduled 03:00 → one run at start-up; a later start does not repeat it.
+TEST(Nightly, NT07OverdueRunAtStartUp) {
+  testing::Harness h(Config{}, at("2026-04-16T02:00:00Z"));
+  lesson::Fields f;
+  f.lesson_type = "x";
+  ASSERT_EQ(h.record(f).status, 201);  // the store exists before 03:00
+  h.close();
+  h.set_now(at("2026-04-16T04:00:00Z"));
+  h.open();
+  h.core().start_dispatcher();
+  std::vector<std::string> runs;
+  for (int i = 0; i < 1000 && runs.empty(); ++i) {
+    runs = nightly_runs(h);
+    if (runs.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(json::parse(runs[0])["trigger"], "schedule");
+  h.close();
+  h.set_now(at("2026-04-16T05:00:00Z"));
+  h.open();
+  h.core().start_dispatcher();
+  h.core().nightly->stop();  // the overdue check runs first in the timer thread; stop joins it
+  EXPECT_EQ(nightly_runs(h).size(), 1u);
+}
+
+// A brand-new store has missed nothing.
+TEST(Nightly, NoOverdueRunForANewStore) {
+  testing::Harness h(Config{}, at("2026-04-16T04:00:00Z"));
+  h.core().start_dispatcher();
+  h.core().nightly->stop();
+  EXPECT_TRUE(nightly_runs(h).empty());
 }
 
 }  // namespace
