@@ -9,41 +9,7 @@ duration=${1:-10}
 conns=${2:-64}
 lessons=${3:-1000000}
 scripts/build.sh minimal_server annalsd annals seed_lessons >/dev/null
-work=$(mktemp -d /tmp/annals-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Starts a server in the background; it prints "... listening on HOST:PORT" first.
-start() {
-  local log=$1
-  shift
-  "$@" >"$log" 2>&1 &
-  pids+=($!)
-}
-# Waits for a started server's port.
-port_of() {
-  for _ in $(seq 1 100); do
-    if grep -q "listening on" "$1"; then
-      sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$1" | head -1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$1")" >&2
-  exit 1
-}
-
-bench() {
-  build/tools/annals bench --url "http://127.0.0.1:$1" --duration "$duration" \
-    --connections "$conns" --threads 1 --scenario "$2" ${3:+--path "$3"} | tee -a "$work/bench.log" |
-    sed -n 's/^RESULT //p'
-}
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+source bench/lib.sh
 
 echo "machine: $(nproc) cores, $(uname -r); client: annals bench, $conns connections, ${duration}s, 1 client thread"
 start "$work/minimal.log" build/bench/minimal_server 0 2
@@ -57,9 +23,7 @@ post=$(bench "$ann_port" lessons)
 echo "annalsd POST /lessons (durable):    $post"
 get=$(bench "$ann_port" reads)
 echo "annalsd GET /lessons/{id}:          $get"
-for p in "${pids[@]}"; do kill "$p"; done
-wait 2>/dev/null || true
-pids=()
+stop_all
 
 m=$(field rps "$minimal")
 awk -v p="$(field rps "$post")" -v g="$(field rps "$get")" -v m="$m" -v p99="$(field p99_ms "$post")" 'BEGIN {

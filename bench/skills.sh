@@ -7,42 +7,13 @@ cd "$(dirname "$0")/.."
 duration=${1:-10}
 conns=${2:-64}
 scripts/build.sh minimal_server annalsd annals >/dev/null
-work=$(mktemp -d /tmp/annals-skills-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-start() {
-  local log=$1
-  shift
-  "$@" >"$log" 2>&1 &
-  pids+=($!)
-}
-port_of() {
-  for _ in $(seq 1 100); do
-    if grep -q "listening on" "$1"; then
-      sed -n 's/.*listening on [^:]*:\([0-9]*\).*/\1/p' "$1" | head -1
-      return
-    fi
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$1")" >&2
-  exit 1
-}
-bench() {
-  build/tools/annals bench --url "http://127.0.0.1:$1" --duration "$duration" \
-    --connections "$conns" --threads 1 --scenario "$2" ${3:+--path "$3"} | sed -n 's/^RESULT //p'
-}
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+source bench/lib.sh
 
 echo "machine: $(nproc) cores; client: annals bench, $conns connections, ${duration}s, 1 client thread"
 start "$work/minimal.log" build/bench/minimal_server 0 2
 minimal=$(bench "$(port_of "$work/minimal.log")" get /)
 echo "minimal beast GET:                        $minimal"
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
+stop_all
 start "$work/annalsd.log" build/server/annalsd --data "$work/data" --listen 127.0.0.1:0 --log-level warn
 port=$(port_of "$work/annalsd.log")
 runs=$(bench "$port" skill_runs)
@@ -56,9 +27,7 @@ awk -v r="$(field rps "$runs")" -v d="$(field rps "$divs")" -v m="$(field rps "$
 # The evolution input package of a skill with RUNS runs and as many divergences (target < 50 ms).
 runs_n=${3:-10000}
 scripts/build.sh seed_skill >/dev/null
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-wait 2>/dev/null || true
-pids=()
+stop_all
 skill=$(build/bench/seed_skill "$work/seeded" "$runs_n")
 start "$work/seeded.log" build/server/annalsd --data "$work/seeded" --listen 127.0.0.1:0 --log-level warn
 port=$(port_of "$work/seeded.log")

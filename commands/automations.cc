@@ -56,16 +56,6 @@ Reply not_found(const std::string& id) {
   return Reply::error(Problem::make(ProblemKind::kNotFound, "Automation " + id + " not found."));
 }
 
-std::optional<Reply> precondition(const CommandContext& ctx, std::uint64_t version) {
-  if (ctx.if_match && *ctx.if_match != version) {
-    return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
-                                      "If-Match \"" + std::to_string(*ctx.if_match) +
-                                          "\" does not match the current version \"" +
-                                          std::to_string(version) + "\"."));
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::expected<automation::Draft, Problem> parse_create_automation(const json& body) {

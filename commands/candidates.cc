@@ -237,10 +237,7 @@ void CandidateCommands::dismiss(std::string id, CommandContext ctx,
           return Reply::error(
               Problem::make(ProblemKind::kNotFound, "Candidate " + id + " not found."));
         }
-        if (ctx.if_match && *ctx.if_match != f.version) {
-          return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
-                                            "If-Match does not match the current version."));
-        }
+        if (auto p = precondition(ctx, f.version)) return *p;
         const auto c = f.state->at(id);
         Reply rep;
         rep.status = 200;
@@ -445,10 +442,7 @@ void CandidateCommands::record_draft(std::string id, PostedDraft d, CommandConte
         }
         const auto& [stream, c] = *found;
         const auto f = cache_.fold(tx, stream);
-        if (ctx.if_match && *ctx.if_match != f.version) {
-          return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
-                                            "If-Match does not match the current version."));
-        }
+        if (auto p = precondition(ctx, f.version)) return *p;
         if (c.status != "new") {
           return Reply::error(Problem::make(ProblemKind::kWrongState,
                                             "candidate status is '" + c.status + "', not 'new'"));

@@ -4,6 +4,16 @@
 
 namespace annals::commands {
 
+std::optional<Reply> precondition(const CommandContext& ctx, std::uint64_t version) {
+  if (ctx.if_match && *ctx.if_match != version) {
+    return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
+                                      "If-Match \"" + std::to_string(*ctx.if_match) +
+                                          "\" does not match the current version \"" +
+                                          std::to_string(version) + "\"."));
+  }
+  return std::nullopt;
+}
+
 Reply replay_stored(const CommandContext& ctx, std::string_view stored) {
   auto decoded = decode_stored_reply(stored);
   if (!decoded) return Reply::error(Problem::make(ProblemKind::kInternal, "corrupt record"));

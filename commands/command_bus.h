@@ -70,6 +70,9 @@ Folded<State> fold_stream(events::Transaction& tx, const std::string& stream, Ap
   return f;
 }
 
+// Step "If-Match" of API §1.6: a 412 reply when ctx's If-Match differs from `version`.
+std::optional<Reply> precondition(const CommandContext& ctx, std::uint64_t version);
+
 // The reply for a stored record under ctx's key, or the key-reuse problem.
 Reply replay_stored(const CommandContext& ctx, std::string_view stored);
 

@@ -142,12 +142,7 @@ void LessonCommands::update(std::int64_t id, std::vector<lesson::Change> changes
           return Reply::error(Problem::make(ProblemKind::kNotFound,
                                             "Lesson " + std::to_string(id) + " not found."));
         }
-        if (ctx.if_match && *ctx.if_match != f.version) {
-          return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
-                                            "If-Match \"" + std::to_string(*ctx.if_match) +
-                                                "\" does not match the current version \"" +
-                                                std::to_string(f.version) + "\"."));
-        }
+        if (auto p = precondition(ctx, f.version)) return *p;
         auto decided = lesson::decide_update(*shared, f.state);
         if (!decided) return Reply::error(decided.error());
         lesson::evolve(*f.state, *decided, tx.now());

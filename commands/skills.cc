@@ -29,16 +29,6 @@ Reply skill_not_found(const std::string& id) {
   return Reply::error(Problem::make(ProblemKind::kNotFound, "Skill not found: '" + id + "'"));
 }
 
-std::optional<Reply> precondition(const CommandContext& ctx, std::uint64_t version) {
-  if (ctx.if_match && *ctx.if_match != version) {
-    return Reply::error(Problem::make(ProblemKind::kPreconditionFailed,
-                                      "If-Match \"" + std::to_string(*ctx.if_match) +
-                                          "\" does not match the current version \"" +
-                                          std::to_string(version) + "\"."));
-  }
-  return std::nullopt;
-}
-
 std::optional<Micros> instant_field(const json& body, const std::string& name, BodyReader& r,
                                     bool required) {
   if (!body.contains(name) || body.at(name).is_null()) {

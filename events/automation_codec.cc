@@ -1,31 +1,17 @@
 #include "events/automation_codec.h"
 
+#include "events/codec_util.h"
+
 namespace annals::events {
 
+using namespace codec;
+
 namespace {
-
-using Builder = flatbuffers::FlatBufferBuilder;
-
-flatbuffers::Offset<flatbuffers::String> opt_string(Builder& b,
-                                                    const std::optional<std::string>& s) {
-  return s ? b.CreateString(*s) : flatbuffers::Offset<flatbuffers::String>();
-}
-
-std::optional<std::string> opt(const flatbuffers::String* s) {
-  return s ? std::optional<std::string>(s->str()) : std::nullopt;
-}
-
-std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
 
 nlohmann::json json_of(const flatbuffers::String* s, nlohmann::json fallback) {
   if (s == nullptr) return fallback;
   auto j = nlohmann::json::parse(s->string_view(), nullptr, false);
   return j.is_discarded() ? fallback : j;
-}
-
-template <typename T>
-std::optional<T> opt_scalar(const flatbuffers::Optional<T>& v) {
-  return v ? std::optional<T>(*v) : std::nullopt;
 }
 
 }  // namespace

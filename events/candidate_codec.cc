@@ -1,20 +1,10 @@
 #include "events/candidate_codec.h"
 
+#include "events/codec_util.h"
+
 namespace annals::events {
 
-namespace {
-
-using Builder = flatbuffers::FlatBufferBuilder;
-using Str = flatbuffers::Offset<flatbuffers::String>;
-
-Str opt_string(Builder& b, const std::optional<std::string>& s) {
-  return s ? b.CreateString(*s) : Str();
-}
-std::optional<std::string> opt(const flatbuffers::String* s) {
-  return s ? std::optional<std::string>(s->str()) : std::nullopt;
-}
-
-}  // namespace
+using namespace codec;
 
 NewEvent encode(const CandidateEvent& event) {
   if (const auto* r = std::get_if<candidate::Reported>(&event)) {

@@ -2,22 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "events/codec_util.h"
+
 namespace annals::events {
 
-namespace {
-
-flatbuffers::Offset<flatbuffers::String> opt_string(flatbuffers::FlatBufferBuilder& b,
-                                                    const std::optional<std::string>& s) {
-  return s ? b.CreateString(*s) : flatbuffers::Offset<flatbuffers::String>();
-}
-
-std::optional<std::string> opt(const flatbuffers::String* s) {
-  return s ? std::optional<std::string>(s->str()) : std::nullopt;
-}
-
-std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
-
-}  // namespace
+using namespace codec;
 
 NewEvent encode(lesson::Recorded e) {
   return {fb::Payload::LessonRecorded, [e = std::move(e)](flatbuffers::FlatBufferBuilder& b) {

@@ -1,27 +1,10 @@
 #include "events/skill_codec.h"
 
+#include "events/codec_util.h"
+
 namespace annals::events {
 
-namespace {
-
-using Builder = flatbuffers::FlatBufferBuilder;
-using Str = flatbuffers::Offset<flatbuffers::String>;
-
-Str opt_string(Builder& b, const std::optional<std::string>& s) {
-  return s ? b.CreateString(*s) : Str();
-}
-std::optional<std::string> opt(const flatbuffers::String* s) {
-  return s ? std::optional<std::string>(s->str()) : std::nullopt;
-}
-std::string str(const flatbuffers::String* s, const char* fallback = "") {
-  return s ? s->str() : std::string(fallback);
-}
-template <typename T>
-std::optional<T> opt_scalar(const flatbuffers::Optional<T>& v) {
-  return v ? std::optional<T>(*v) : std::nullopt;
-}
-
-}  // namespace
+using namespace codec;
 
 NewEvent encode(const skill::Event& event) {
   if (const auto* r = std::get_if<skill::Registered>(&event)) {

@@ -12,11 +12,14 @@
 #include "events/automation_codec.h"
 #include "projections/automation_runs.h"
 #include "projections/automations.h"
+#include "tests/support/eventually.h"
 #include "tests/support/harness.h"
 #include "tests/support/stub_server.h"
 
 namespace annals {
 namespace {
+
+using testing::eventually;
 
 using nlohmann::json;
 using testing::StubRequest;
@@ -28,16 +31,6 @@ constexpr Micros kMinute = 60 * kMicrosPerSecond;
 
 const char* kAnswer =
     R"({"status":"succeeded","output":{"price_usd":89,"in_stock":true},"cost_usd":0.02,"invocation_log_id":"inv-1"})";
-
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
 
 class Dispatch : public ::testing::Test {
  protected:
@@ -509,7 +502,9 @@ TEST_F(Dispatch, SC03OverdueAtStartupRunsOnce) {
   const json run = settle(id, 1);
   EXPECT_EQ(run["scheduled_for"], "2026-04-16T10:00:00.000000+00:00");
   EXPECT_EQ(automation(id)["next_run_at"], "2026-04-16T14:00:00.000000+00:00");
-  std::this_thread::sleep_for(100ms);
+  // 14:00 is not due at 13:37: a look at what is due starts nothing more.
+  h->dispatcher().wake();
+  EXPECT_TRUE(h->dispatcher().wait_idle(5s));
   EXPECT_EQ(runs(id).size(), 1u);
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "projections/skills.h"
+#include "tests/support/eventually.h"
 #include "tests/support/harness.h"
 
 namespace annals {
@@ -118,10 +119,7 @@ TEST(Nightly, NT07OverdueRunAtStartUp) {
   h.open();
   h.core().start_dispatcher();
   std::vector<std::string> runs;
-  for (int i = 0; i < 1000 && runs.empty(); ++i) {
-    runs = nightly_runs(h);
-    if (runs.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  testing::eventually([&] { return !(runs = nightly_runs(h)).empty(); });
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(json::parse(runs[0])["trigger"], "schedule");
   h.close();

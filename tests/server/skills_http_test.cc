@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "tests/support/eventually.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/stub_server.h"
@@ -91,6 +92,18 @@ class SkillsHttp : public ::testing::Test {
                   kWorker);
     EXPECT_EQ(r.status, 201) << r.body;
     return json::parse(r.body, nullptr, false);
+  }
+  // The first notification of `kind` the notifier received, waiting for it with a deadline.
+  std::optional<json> notification(const std::string& kind) {
+    std::optional<json> found;
+    eventually([&] {
+      for (const auto& n : notifier.requests()) {
+        const json note = json::parse(n.body);
+        if (note["kind"] == kind) found = note;
+      }
+      return found.has_value();
+    });
+    return found;
   }
   std::vector<json> lessons(const std::string& type) {
     const json page = get("/lessons?lesson_type=" + type);
@@ -234,10 +247,7 @@ TEST_F(SkillsHttp, GT01GT05GT06SandboxGateHeldPromotionAndTheFlag) {
             json::parse(R"({"validity_rate":1.0,"runs_examined":20})"));
   // The merge_hold auto-lesson (an observer, after the commit).
   std::vector<json> holds;
-  for (int i = 0; i < 500 && holds.empty(); ++i) {
-    holds = lessons("merge_hold");
-    if (holds.empty()) std::this_thread::sleep_for(10ms);
-  }
+  eventually([&] { return !(holds = lessons("merge_hold")).empty(); });
   ASSERT_EQ(holds.size(), 1u);
   EXPECT_EQ(holds[0]["work_item_id"], id);
   EXPECT_EQ(holds[0]["stage"], "shadow_primary");
@@ -303,10 +313,7 @@ TEST_F(SkillsHttp, GT07DG03ShadowGateThenDegradationWithNotificationAndLesson) {
                                  ") degraded: CI upper 0.88 < baseline 0.90; demoted to "
                                  "flagged_for_review pending human decision.");
   std::vector<json> degraded;
-  for (int i = 0; i < 500 && degraded.empty(); ++i) {
-    degraded = lessons("deploy_degraded");
-    if (degraded.empty()) std::this_thread::sleep_for(10ms);
-  }
+  eventually([&] { return !(degraded = lessons("deploy_degraded")).empty(); });
   ASSERT_EQ(degraded.size(), 1u);
   EXPECT_EQ(degraded[0]["stage"], "degradation");
   // BL-01: human approval back to trusted → baseline = mean of the latest 100 divergences.
@@ -392,11 +399,10 @@ TEST_F(SkillsHttp, DP02AutomationsRunThroughALiveSkill) {
     auto r = post("/admin/automations/" + automation + "/run-now", json::object());
     EXPECT_EQ(r.status, 202) << r.body;
     json run;
-    for (int i = 0; i < 500; ++i) {
+    EXPECT_TRUE(eventually([&] {
       run = get("/admin/automations/" + automation + "/runs?limit=1")["runs"][0];
-      if (run["status"] != "running") break;
-      std::this_thread::sleep_for(5ms);
-    }
+      return run["status"] != "running";
+    }));
     return run;
   };
   EXPECT_EQ(run_path()["execution_path"], "claude_native");  // sandbox
@@ -480,10 +486,7 @@ TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
   EXPECT_EQ(log["attempts"][0]["id"], a["id"]);
   EXPECT_EQ(post(attempts, {{"malformed_output", true}}, kWorker).status, 409);  // not degraded
   std::vector<json> failures;
-  for (int i = 0; i < 500 && failures.size() < 2; ++i) {
-    failures = lessons("gate_failure");
-    if (failures.size() < 2) std::this_thread::sleep_for(10ms);
-  }
+  eventually([&] { return (failures = lessons("gate_failure")).size() >= 2; });
   ASSERT_EQ(failures.size(), 2u);
   EXPECT_EQ(failures[0]["stage"], "structural");
   EXPECT_EQ(failures[1]["stage"], "malformed_output");
@@ -540,18 +543,10 @@ TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
   EXPECT_EQ(after["current_version"]["created_by"], "claude_evolution");
   EXPECT_EQ(after["current_version_id"], a["to_version_id"]);
   EXPECT_EQ(get("/admin/skills/" + id2 + "/versions")["count"], 2);
-  bool evolved = false;
-  for (int i = 0; i < 500 && !evolved; ++i) {
-    for (const auto& n : notifier.requests()) {
-      const json note = json::parse(n.body);
-      if (note["kind"] != "skill_evolved") continue;
-      evolved = true;
-      EXPECT_EQ(note["content"],
-                "Evolved version 2 of skill 'triage' is parked in draft and needs human approval.");
-    }
-    if (!evolved) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(evolved);
+  const auto evolved = notification("skill_evolved");
+  ASSERT_TRUE(evolved);
+  EXPECT_EQ((*evolved)["content"],
+            "Evolved version 2 of skill 'triage' is parked in draft and needs human approval.");
 }
 
 TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
@@ -785,18 +780,10 @@ TEST_F(SkillsHttp, DraftingFromACandidateToADraftSkill) {
   EXPECT_EQ(c["skill_id"], skill_id);
   EXPECT_TRUE(c["draft_work"].is_null());
   EXPECT_EQ(get("/queue")["drafting"]["pending"], 0);
-  bool notified = false;
-  for (int i = 0; i < 500 && !notified; ++i) {
-    for (const auto& n : notifier.requests()) {
-      const json note = json::parse(n.body);
-      if (note["kind"] == "skill_drafted") {
-        notified = true;
-        EXPECT_EQ(note["content"], "Drafted a new skill for 'summarize' awaiting your approval.");
-      }
-    }
-    if (!notified) std::this_thread::sleep_for(10ms);
-  }
-  EXPECT_TRUE(notified);
+  const auto drafted_note = notification("skill_drafted");
+  ASSERT_TRUE(drafted_note);
+  EXPECT_EQ((*drafted_note)["content"],
+            "Drafted a new skill for 'summarize' awaiting your approval.");
   // A decided candidate is no longer new.
   EXPECT_EQ(
       post("/admin/skill-candidates/" + cand + "/drafts", {{"malformed_output", true}}, kWorker)
