@@ -277,7 +277,9 @@ std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOption
 EventStore::~EventStore() {
   stop();
   snapshot_.reset();
+  catalog_.reset();
   for (auto& [name, h] : families_) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : dropped_) db_->DestroyColumnFamilyHandle(h);
   families_.clear();
   if (db_) db_->Close();
 }
@@ -297,7 +299,12 @@ std::shared_ptr<const rocksdb::Snapshot> EventStore::take_snapshot() {
 
 ReadView EventStore::read_view() const {
   std::lock_guard lock(head_mutex_);
-  return ReadView(snapshot_, head_.load());
+  return ReadView(snapshot_, head_.load(), catalog_);
+}
+
+void EventStore::set_catalog(std::shared_ptr<const Catalog> catalog) {
+  std::lock_guard lock(head_mutex_);
+  catalog_ = std::move(catalog);
 }
 
 void EventStore::refresh_view() {
@@ -327,7 +334,17 @@ void EventStore::read_range(std::uint64_t from, std::uint64_t to,
                             bool backward) const {
   if (from > to) return;
   const ReadView view = read_view();
-  rocksdb::ReadOptions ro = view.options();
+  read_range_at(view.options(), from, to, fn, backward);
+}
+
+void EventStore::read_range_written(std::uint64_t from, std::uint64_t to,
+                                    const std::function<bool(const StoredEvent&)>& fn) const {
+  if (from <= to) read_range_at(rocksdb::ReadOptions(), from, to, fn, false);
+}
+
+void EventStore::read_range_at(rocksdb::ReadOptions ro, std::uint64_t from, std::uint64_t to,
+                               const std::function<bool(const StoredEvent&)>& fn,
+                               bool backward) const {
   ro.readahead_size = 2u << 20;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_cf_));
   StoredEvent e;
@@ -513,6 +530,7 @@ void EventStore::commit(std::vector<WriteJob>& jobs) {
       p.head = tx.head_;
       p.hash = tx.head_hash_;
       p.snapshot = take_snapshot();
+      p.catalog = std::move(tx.catalog_);
     } else {
       writable_ = false;
       p.failure =
@@ -559,6 +577,7 @@ void EventStore::syncer_loop() {
           std::lock_guard lock(head_mutex_);
           head_hash_ = p.hash;
           snapshot_ = std::move(p.snapshot);
+          if (p.catalog) catalog_ = std::move(p.catalog);
           head_.store(p.head, std::memory_order_release);
         }
         head_cv_.notify_all();
@@ -602,7 +621,7 @@ void EventStore::drop_column_family(const std::string& name) {
   auto it = families_.find(name);
   if (it == families_.end()) return;
   db_->DropColumnFamily(it->second);
-  db_->DestroyColumnFamilyHandle(it->second);
+  dropped_.push_back(it->second);
   families_.erase(it);
 }
 

@@ -82,22 +82,36 @@ struct AppendResult {
 
 class EventStore;
 
-// A consistent view of the durable state: the head position and a RocksDB snapshot at it.
+// Named column families published together with the durable view: the layers above map a read
+// model's name to the family of its current generation, and a generation swap becomes visible to
+// readers exactly with the snapshot of the commit that made it.
+using Catalog = std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>>;
+
+// A consistent view of the durable state: the head position, a RocksDB snapshot at it and the
+// catalog of families that snapshot is to be read through.
 class ReadView {
  public:
   ReadView() = default;
-  ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head)
-      : snapshot_(std::move(snapshot)), head_(head) {}
+  ReadView(std::shared_ptr<const rocksdb::Snapshot> snapshot, std::uint64_t head,
+           std::shared_ptr<const Catalog> catalog = {})
+      : snapshot_(std::move(snapshot)), head_(head), catalog_(std::move(catalog)) {}
   rocksdb::ReadOptions options() const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_.get();
     return ro;
   }
   std::uint64_t head() const { return head_; }
+  // The catalog's family for `name` (nullptr when unknown).
+  rocksdb::ColumnFamilyHandle* family(std::string_view name) const {
+    if (!catalog_) return nullptr;
+    auto it = catalog_->find(name);
+    return it == catalog_->end() ? nullptr : it->second;
+  }
 
  private:
   std::shared_ptr<const rocksdb::Snapshot> snapshot_;
   std::uint64_t head_ = 0;
+  std::shared_ptr<const Catalog> catalog_;
 };
 
 // The state of one group commit as seen by the writer thread. Reads see everything staged so far.
@@ -129,6 +143,9 @@ class Transaction {
   std::optional<std::string> idempotency_record(std::string_view scope, std::string_view key);
   void put_idempotency_record(std::string_view scope, std::string_view key, std::string_view value);
 
+  // Publishes `catalog` to readers together with this commit's durable snapshot.
+  void publish_catalog(std::shared_ptr<const Catalog> catalog) { catalog_ = std::move(catalog); }
+
   // Events staged in this commit so far, in position order.
   std::span<const StoredEvent> staged() const { return staged_; }
   // Every row write of this commit (events, indexes, read models), for layers that stage rows.
@@ -146,6 +163,7 @@ class Transaction {
   flatbuffers::FlatBufferBuilder builder_;
   Sha256 sha_;
   std::vector<StoredEvent> staged_;
+  std::shared_ptr<const Catalog> catalog_;
   std::uint64_t head_ = 0;
   Digest head_hash_{};
   Micros now_ = 0;
@@ -202,6 +220,12 @@ class EventStore {
   // Re-publishes the durable view after writes made outside the writer (start-up catch-up,
   // offline rebuilds). REQUIRES: no batch is being committed.
   void refresh_view();
+  // Publishes `catalog` at once (start-up, offline rebuilds; live swaps go through a commit).
+  void set_catalog(std::shared_ptr<const Catalog> catalog);
+  // Calls fn for each event with from ≤ position ≤ to as written (including batches not yet
+  // synced). Writer thread only: the commit hook's catch-up reads.
+  void read_range_written(std::uint64_t from, std::uint64_t to,
+                          const std::function<bool(const StoredEvent&)>& fn) const;
   std::optional<StoredEvent> read(std::uint64_t position) const;
   // Calls fn for each event with from ≤ position ≤ to, ascending (or descending), until it
   // returns false.
@@ -238,6 +262,8 @@ class EventStore {
   // The family `name`, created when missing (not in read-only mode: nullptr then).
   rocksdb::ColumnFamilyHandle* column_family(const std::string& name);
   std::vector<std::string> column_family_names() const;
+  // Drops the family; its handle stays valid (readers of older views may still hold it) until the
+  // store closes.
   void drop_column_family(const std::string& name);
   const CommitStats& stats() const { return stats_; }
   // Options matching the store's families, for writing SST files to ingest.
@@ -254,6 +280,7 @@ class EventStore {
     std::uint64_t head = 0;
     Digest hash{};
     std::shared_ptr<const rocksdb::Snapshot> snapshot;
+    std::shared_ptr<const Catalog> catalog;
     std::chrono::steady_clock::time_point started;
   };
   explicit EventStore(StoreOptions options);
@@ -262,6 +289,8 @@ class EventStore {
   void syncer_loop();
   std::shared_ptr<const rocksdb::Snapshot> take_snapshot();
   std::optional<StoredEvent> read_at(const rocksdb::ReadOptions& ro, std::uint64_t position) const;
+  void read_range_at(rocksdb::ReadOptions ro, std::uint64_t from, std::uint64_t to,
+                     const std::function<bool(const StoredEvent&)>& fn, bool backward) const;
   void read_stream_at(const rocksdb::ReadOptions& ro, std::string_view stream,
                       std::uint64_t from_version,
                       const std::function<bool(std::uint64_t, const StoredEvent&)>& fn,
@@ -274,6 +303,7 @@ class EventStore {
   rocksdb::DBOptions db_options_;
   mutable std::mutex cf_mutex_;
   std::map<std::string, rocksdb::ColumnFamilyHandle*> families_;
+  std::vector<rocksdb::ColumnFamilyHandle*> dropped_;
   rocksdb::ColumnFamilyHandle* log_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;       // stream → version
   rocksdb::ColumnFamilyHandle* stream_index_cf_ = nullptr;  // stream ‖ 0 ‖ version → position
@@ -285,6 +315,7 @@ class EventStore {
   mutable std::condition_variable head_cv_;
   Digest head_hash_{};
   std::shared_ptr<const rocksdb::Snapshot> snapshot_;
+  std::shared_ptr<const Catalog> catalog_;
   // Written state, known to the writer thread only (may be ahead of the durable state).
   std::uint64_t written_head_ = 0;
   Digest written_hash_{};

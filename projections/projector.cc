@@ -1,9 +1,13 @@
 #include "projections/projector.h"
 
 #include <rocksdb/sst_file_writer.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <stdexcept>
 
 #include "events/keys.h"
@@ -94,6 +98,13 @@ Projector::Projector(events::EventStore& store,
   for (auto& p : projections) models_.push_back(Model{std::move(p), 0, nullptr});
 }
 
+Projector::~Projector() { stop(); }
+
+void Projector::stop() {
+  stopping_ = true;
+  wait_for_rebuilds();
+}
+
 Projector::Model* Projector::find(std::string_view name) {
   for (auto& m : models_) {
     if (m.projection->name() == name) return &m;
@@ -115,6 +126,16 @@ void Projector::put_state(events::StagedWrites& writes, const std::string& name,
                           std::uint64_t generation, std::uint64_t position) const {
   writes.put(meta_, name, state_value(generation, position));
 }
+
+std::shared_ptr<const events::Catalog> Projector::make_catalog() const {
+  auto catalog = std::make_shared<events::Catalog>();
+  for (const auto& m : models_) {
+    if (m.cf != nullptr) catalog->emplace(std::string(m.projection->name()), m.cf);
+  }
+  return catalog;
+}
+
+void Projector::publish_catalog() { store_.set_catalog(make_catalog()); }
 
 void Projector::open(bool catch_up) {
   meta_ = store_.column_family("projections");
@@ -144,6 +165,7 @@ void Projector::open(bool catch_up) {
     if (catch_up) this->catch_up(m);
   }
   store_.refresh_view();
+  publish_catalog();
 }
 
 void Projector::attach() {
@@ -164,8 +186,7 @@ std::uint64_t Projector::checkpoint(std::string_view name) const {
 }
 
 rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
-  const Model* m = find(name);
-  return m ? m->cf : nullptr;
+  return store_.read_view().family(name);
 }
 
 void Projector::apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged) {
@@ -218,19 +239,52 @@ ReadModelStatus digest_family(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
 }
 
 std::optional<ReadModelStatus> Projector::status(std::string_view name) const {
+  return status(name, store_.read_view());
+}
+
+std::optional<ReadModelStatus> Projector::status(std::string_view name,
+                                                 const events::ReadView& view) const {
   const Model* m = find(name);
-  if (m == nullptr || m->cf == nullptr) return std::nullopt;
-  // The checkpoint and the rows are read at one durable snapshot.
-  const events::ReadView view = store_.read_view();
+  rocksdb::ColumnFamilyHandle* cf = view.family(name);
+  if (m == nullptr || cf == nullptr) return std::nullopt;
+  // The checkpoint, the generation and the rows are read at one durable snapshot.
   const rocksdb::ReadOptions ro = view.options();
-  ReadModelStatus st = digest_family(store_.db(), m->cf, m->projection->row_prefix(), ro.snapshot);
+  ReadModelStatus st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
   std::string state;
   if (store_.db()->Get(ro, meta_, std::string(name), &state).ok() && state.size() == 16) {
+    st.generation = events::read_u64_be(state);
     st.position = events::read_u64_be(state, 8);
   }
   st.name = std::string(name);
-  st.generation = m->generation;
   return st;
+}
+
+std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
+                         rocksdb::DB* db, std::span<const BuildTarget> targets,
+                         const rocksdb::Options& file_options, const std::string& scratch,
+                         const std::function<bool(std::uint64_t)>& progress) {
+  // A generation being built is read by nobody else, so its rows skip the memtable: each chunk's
+  // writes (latest per key, in key order) become one SST file per family, ingested at once, where
+  // later chunks' reads see them.
+  std::filesystem::create_directories(scratch);
+  std::uint64_t file_no = 0, done = from - 1;
+  while (from <= to) {
+    const std::uint64_t last = std::min(to, from + kRebuildChunk - 1);
+    events::StagedWrites writes;
+    std::vector<Rows> rows;
+    rows.reserve(targets.size());
+    for (const auto& t : targets) rows.emplace_back(writes, db, t.cf);
+    source.read_range(from, last, [&](const events::StoredEvent& e) {
+      for (std::size_t i = 0; i < targets.size(); ++i) targets[i].projection->apply(e, rows[i]);
+      return true;
+    });
+    ingest_sorted(db, writes, file_options, scratch, file_no);
+    done = last;
+    from = last + 1;
+    if (progress && !progress(done)) break;
+  }
+  std::filesystem::remove_all(scratch);
+  return done;
 }
 
 RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t until,
@@ -240,52 +294,31 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
   const std::uint64_t head = store_.head();
   if (until == 0 || until > head) until = head;
 
-  struct Target {
-    Model* model;
-    std::uint64_t generation;
-    rocksdb::ColumnFamilyHandle* cf;
-  };
-  std::vector<Target> targets;
+  std::vector<std::pair<Model*, std::uint64_t>> models;  // with the new generation
+  std::vector<BuildTarget> targets;
   for (const auto& n : names) {
     Model* m = find(n);
     if (m == nullptr) continue;
     const std::uint64_t gen = m->generation + 1;
     const std::string fam = family_name(n, gen);
     store_.drop_column_family(fam);  // a leftover of an interrupted rebuild
-    targets.push_back({m, gen, store_.column_family(fam)});
+    models.emplace_back(m, gen);
+    targets.push_back({m->projection.get(), store_.column_family(fam)});
   }
 
   RebuildResult result;
   result.until = until;
-  // A new generation starts empty and nothing reads it until the swap, so its rows skip the
-  // memtable: each chunk's writes (latest per key, in key order) become one SST file that is
-  // ingested at once, where later chunks' reads see it. Compaction of the generation's files is
-  // left to RocksDB's background work.
+  // Many ingested L0 files are expected; compaction of them is left to RocksDB's background work.
   for (auto& t : targets) {
     store_.db()->SetOptions(
         t.cf, {{"level0_slowdown_writes_trigger", "1000"}, {"level0_stop_writes_trigger", "1000"}});
   }
-  const rocksdb::Options file_options = store_.family_file_options();
-  const std::string scratch = store_.dir() + "/rebuild-scratch";
-  std::filesystem::create_directories(scratch);
-  std::uint64_t from = 1, file_no = 0;
-  while (from <= until) {
-    const std::uint64_t to = std::min(until, from + kRebuildChunk - 1);
-    events::StagedWrites writes;
-    std::vector<Rows> rows;
-    for (auto& t : targets) rows.emplace_back(writes, store_.db(), t.cf);
-    store_.read_range(from, to, [&](const events::StoredEvent& e) {
-      for (std::size_t i = 0; i < targets.size(); ++i) {
-        targets[i].model->projection->apply(e, rows[i]);
-      }
-      ++result.events;
-      return true;
-    });
-    ingest_sorted(store_.db(), writes, file_options, scratch, file_no);
-    from = to + 1;
-    if (progress) progress({to, until});
-  }
-  std::filesystem::remove_all(scratch);
+  build_into(store_, 1, until, store_.db(), targets, store_.family_file_options(),
+             store_.dir() + "/rebuild-scratch", [&](std::uint64_t pos) {
+               if (progress) progress({pos, until});
+               return true;
+             });
+  result.events = until;
   for (auto& t : targets) {
     store_.db()->SetOptions(
         t.cf, {{"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
@@ -293,25 +326,220 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   // The swap: one synced write points every rebuilt read model at its new generation.
   rocksdb::WriteBatch swap;
-  for (auto& t : targets) {
-    swap.Put(meta_, std::string(t.model->projection->name()), state_value(t.generation, until));
+  for (auto& [m, gen] : models) {
+    swap.Put(meta_, std::string(m->projection->name()), state_value(gen, until));
   }
   rocksdb::WriteOptions synced;
   synced.sync = true;
   store_.db()->Write(synced, &swap);
-  for (auto& t : targets) {
-    const std::string name(t.model->projection->name());
-    store_.drop_column_family(family_name(name, t.model->generation));
-    t.model->generation = t.generation;
-    t.model->cf = t.cf;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    auto& [m, gen] = models[i];
+    store_.drop_column_family(family_name(m->projection->name(), m->generation));
+    m->generation = gen;
+    m->cf = targets[i].cf;
   }
   store_.refresh_view();
+  publish_catalog();
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  for (auto& t : targets) {
-    if (auto st = status(t.model->projection->name())) result.read_models.push_back(*st);
+  for (auto& [m, gen] : models) {
+    if (auto st = status(m->projection->name())) result.read_models.push_back(*st);
   }
   return result;
+}
+
+std::vector<ReadModelStatus> read_models_at(const events::EventStore& source, std::uint64_t at,
+                                            std::vector<std::string> names,
+                                            const std::string& scratch_dir) {
+  std::vector<std::unique_ptr<Projection>> projections;
+  for (auto& p : all_projections()) {
+    if (names.empty() || std::find(names.begin(), names.end(), p->name()) != names.end()) {
+      projections.push_back(std::move(p));
+    }
+  }
+  std::filesystem::remove_all(scratch_dir);
+  std::filesystem::create_directories(scratch_dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
+      {rocksdb::kDefaultColumnFamilyName, options}};
+  for (const auto& p : projections) descriptors.emplace_back(std::string(p->name()), options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(options, scratch_dir + "/db", descriptors, &handles, &raw);
+  if (!s.ok()) throw std::runtime_error("cannot open a scratch store: " + s.ToString());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<BuildTarget> targets;
+  for (std::size_t i = 0; i < projections.size(); ++i) {
+    targets.push_back({projections[i].get(), handles[i + 1]});
+  }
+  build_into(source, 1, at, db.get(), targets, options, scratch_dir + "/sst");
+  std::vector<ReadModelStatus> out;
+  for (const auto& t : targets) {
+    ReadModelStatus st = digest_family(db.get(), t.cf, t.projection->row_prefix(), nullptr);
+    st.name = std::string(t.projection->name());
+    st.position = at;
+    out.push_back(std::move(st));
+  }
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  db->Close();
+  db.reset();
+  std::filesystem::remove_all(scratch_dir);
+  return out;
+}
+
+std::expected<std::vector<std::pair<std::string, std::uint64_t>>, Problem> Projector::start_rebuild(
+    const std::vector<std::string>& names, Micros now) {
+  std::lock_guard lock(online_mutex_);
+  if (stopping_) return std::unexpected(Problem::make(ProblemKind::kUnavailable, "Stopping."));
+  for (const auto& n : names) {
+    if (find(n) == nullptr) {
+      return std::unexpected(
+          Problem::make(ProblemKind::kNotFound, "No read model named '" + n + "'."));
+    }
+    if (online_.contains(n)) {
+      return std::unexpected(Problem::make(ProblemKind::kAlreadyRunning,
+                                           "Read model '" + n + "' is already being rebuilt."));
+    }
+  }
+  // Finished jobs leave their threads to join.
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if ((*it)->done) {
+      (*it)->thread.join();
+      it = jobs_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto job = std::make_unique<OnlineJob>();
+  std::vector<std::pair<std::string, std::uint64_t>> started;
+  // The live generation number is read at the latest durable view (the writer-side copy belongs
+  // to the writer thread).
+  const events::ReadView view = store_.read_view();
+  for (const auto& n : names) {
+    Model* m = find(n);
+    std::string state;
+    std::uint64_t live = 1;
+    if (store_.db()->Get(view.options(), meta_, n, &state).ok() && state.size() == 16) {
+      live = events::read_u64_be(state);
+    }
+    const std::uint64_t gen = live + 1;
+    const std::string fam = family_name(n, gen);
+    store_.drop_column_family(fam);
+    job->models.push_back(m);
+    job->targets.push_back({m->projection.get(), store_.column_family(fam)});
+    job->generations.push_back(gen);
+    online_[n] = OnlineRebuild{gen, 0, now};
+    started.emplace_back(n, gen);
+  }
+  OnlineJob* raw = job.get();
+  jobs_.push_back(std::move(job));
+  raw->thread = std::thread([this, raw] { run_online(*raw); });
+  return started;
+}
+
+std::optional<OnlineRebuild> Projector::rebuilding(std::string_view name) const {
+  std::lock_guard lock(online_mutex_);
+  auto it = online_.find(name);
+  if (it == online_.end()) return std::nullopt;
+  return it->second;
+}
+
+void Projector::wait_for_rebuilds() {
+  std::vector<std::unique_ptr<OnlineJob>> jobs;
+  {
+    std::lock_guard lock(online_mutex_);
+    jobs.swap(jobs_);
+  }
+  for (auto& j : jobs) {
+    if (j->thread.joinable()) j->thread.join();
+  }
+}
+
+void Projector::run_online(OnlineJob& job) {
+  // The background build yields the CPU to request handling and the writer.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  auto finish = [&](bool swapped) {
+    std::lock_guard lock(online_mutex_);
+    for (const auto& t : job.targets) online_.erase(std::string(t.projection->name()));
+    if (!swapped) {
+      for (std::size_t i = 0; i < job.targets.size(); ++i) {
+        store_.drop_column_family(
+            family_name(job.targets[i].projection->name(), job.generations[i]));
+      }
+    }
+    job.done = true;
+  };
+  auto set_position = [&](std::uint64_t pos) {
+    std::lock_guard lock(online_mutex_);
+    for (const auto& t : job.targets) online_[std::string(t.projection->name())].position = pos;
+    return !stopping_.load();
+  };
+  for (const auto& t : job.targets) {
+    store_.db()->SetOptions(
+        t.cf, {{"level0_slowdown_writes_trigger", "1000"}, {"level0_stop_writes_trigger", "1000"}});
+  }
+  const std::string scratch = store_.dir() + "/online-rebuild-" +
+                              std::to_string(job.generations.front()) + "-" +
+                              std::string(job.targets.front().projection->name());
+  // Bulk: from position 1 to the head, then again while the head moves by more than a chunk.
+  std::uint64_t built = 0;
+  bool compacted = false;
+  for (;;) {
+    const std::uint64_t head = store_.head();
+    if (head > built + kRebuildChunk || (!compacted && head > built)) {
+      built = build_into(store_, built + 1, head, store_.db(), job.targets,
+                         store_.family_file_options(), scratch, set_position);
+      if (stopping_) return finish(false);
+      continue;
+    }
+    if (!compacted) {
+      // Fold the ingested files before live writes reach the new generation.
+      rocksdb::CompactRangeOptions co;
+      for (const auto& t : job.targets) store_.db()->CompactRange(co, t.cf, nullptr, nullptr);
+      for (const auto& t : job.targets) {
+        store_.db()->SetOptions(
+            t.cf, {{"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
+      }
+      compacted = true;
+      continue;
+    }
+    break;
+  }
+  // The swap, on the writer thread: the events written since `built` go into the new generations
+  // in the same commit that points the read models at them and publishes the new catalog.
+  std::promise<bool> swapped;
+  store_.submit(events::WriteJob{
+      [this, &job, built](events::Transaction& tx) {
+        const std::uint64_t upto =
+            tx.staged().empty() ? tx.head() : tx.staged().front().position - 1;
+        std::vector<Rows> rows;
+        for (const auto& t : job.targets) rows.emplace_back(tx.writes(), store_.db(), t.cf);
+        store_.read_range_written(built + 1, upto, [&](const events::StoredEvent& e) {
+          for (std::size_t i = 0; i < job.targets.size(); ++i) {
+            job.targets[i].projection->apply(e, rows[i]);
+          }
+          return true;
+        });
+        for (std::size_t i = 0; i < job.models.size(); ++i) {
+          Model* m = job.models[i];
+          m->generation = job.generations[i];
+          m->cf = job.targets[i].cf;
+          put_state(tx.writes(), std::string(m->projection->name()), m->generation, upto);
+        }
+        tx.publish_catalog(make_catalog());
+        return true;
+      },
+      [&swapped](const std::optional<Problem>& failure) { swapped.set_value(!failure); }});
+  const bool ok = swapped.get_future().get();
+  if (ok) {
+    for (std::size_t i = 0; i < job.models.size(); ++i) {
+      store_.drop_column_family(
+          family_name(job.targets[i].projection->name(), job.generations[i] - 1));
+    }
+  }
+  finish(ok);
 }
 
 }  // namespace annals::projections

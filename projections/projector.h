@@ -4,15 +4,27 @@
 // family "projections" maps name → (generation, checkpoint position). Live: the projector is the
 // EventStore's commit hook, so a commit's rows and checkpoints land in the same WriteBatch as its
 // events. Offline: rebuild() fills a new generation from the log and swaps it in with one synced
-// write only when complete; an interrupted rebuild leaves the old generation in use.
+// write only when complete; an interrupted rebuild leaves the old generation in use. Online:
+// start_rebuild() builds new generations on a background thread from position 1 while the live
+// generation keeps serving, catches up with the head, and swaps them in inside one commit; readers
+// find each read model's family through the catalog published with every durable view, so a swap
+// becomes visible exactly with the snapshot that holds it.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
+#include <expected>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "domain/time.h"
 #include "events/sha256.h"
 #include "events/store.h"
 #include "projections/projection.h"
@@ -39,12 +51,43 @@ struct RebuildResult {
   std::vector<ReadModelStatus> read_models;
 };
 
+// An online rebuild in progress (API §16 `rebuild`).
+struct OnlineRebuild {
+  std::uint64_t generation = 0;
+  std::uint64_t position = 0;  // the new generation holds the log up to here
+  Micros started_at = 0;
+};
+
+// One read model's family to fill by build_into().
+struct BuildTarget {
+  Projection* projection = nullptr;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+};
+
+// Applies events from..to of `source` to each target's family in `db` with the live projection
+// code, writing each chunk's rows as SST files (in `scratch`) that are ingested at once. Calls
+// `progress` after each chunk with the last position applied; returning false stops early.
+// Returns the last position applied.
+std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
+                         rocksdb::DB* db, std::span<const BuildTarget> targets,
+                         const rocksdb::Options& file_options, const std::string& scratch,
+                         const std::function<bool(std::uint64_t)>& progress = {});
+
+// Time travel: every named read model (all when empty) as of position `at`, built into a scratch
+// RocksDB under `scratch_dir` (removed afterwards); `source` is not written, so it may be a
+// read-only or secondary instance beside a running server.
+std::vector<ReadModelStatus> read_models_at(const events::EventStore& source, std::uint64_t at,
+                                            std::vector<std::string> names,
+                                            const std::string& scratch_dir);
+
 // The projections annals serves, in a fixed order.
 std::vector<std::unique_ptr<Projection>> all_projections();
 
 class Projector {
  public:
   Projector(events::EventStore& store, std::vector<std::unique_ptr<Projection>> projections);
+  // Stops online rebuilds (their new generations are dropped at the next open).
+  ~Projector();
 
   // Resolves each read model's current generation (creating generation 1 when new) and, unless
   // the store is read-only, catches up from its checkpoint to the head. Call before serving.
@@ -52,11 +95,24 @@ class Projector {
   // Installs the live commit hook on the store.
   void attach();
 
+  // The family of `name` in the latest published view (prefer view.family(name) with the view
+  // the rows are read at).
   rocksdb::ColumnFamilyHandle* family(std::string_view name) const;
   std::vector<std::string> names() const;
   std::uint64_t checkpoint(std::string_view name) const;
-  // Full scan of the current generation.
+  // Full scan of the generation serving `view` (default: the latest view).
   std::optional<ReadModelStatus> status(std::string_view name) const;
+  std::optional<ReadModelStatus> status(std::string_view name, const events::ReadView& view) const;
+
+  // Online: starts building new generations of `names` in the background (see above). Fails with
+  // kNotFound for an unknown name and kConflict when one of them is already being rebuilt.
+  std::expected<std::vector<std::pair<std::string, std::uint64_t>>, Problem> start_rebuild(
+      const std::vector<std::string>& names, Micros now);
+  std::optional<OnlineRebuild> rebuilding(std::string_view name) const;
+  // Waits until no online rebuild is running (tests, shutdown).
+  void wait_for_rebuilds();
+  // Cancels online rebuilds and waits for them; before the store stops.
+  void stop();
 
   // Offline: rebuilds `names` (all when empty) from position 1 to `until` (0 = head) into new
   // generations and swaps them in. Requires a writable store with no live writer traffic.
@@ -64,11 +120,22 @@ class Projector {
                         const std::function<void(const RebuildProgress&)>& progress = {});
 
  private:
+  // Writer-side state (the writer thread, or open/rebuild before serving).
   struct Model {
     std::unique_ptr<Projection> projection;
     std::uint64_t generation = 0;
     rocksdb::ColumnFamilyHandle* cf = nullptr;
   };
+  struct OnlineJob {
+    std::vector<Model*> models;
+    std::vector<BuildTarget> targets;
+    std::vector<std::uint64_t> generations;
+    std::thread thread;
+    bool done = false;
+  };
+  void run_online(OnlineJob& job);
+  void publish_catalog();
+  std::shared_ptr<const events::Catalog> make_catalog() const;
   void apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged);
   void catch_up(Model& m);
   Model* find(std::string_view name);
@@ -80,6 +147,12 @@ class Projector {
   events::EventStore& store_;
   std::vector<Model> models_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+
+  mutable std::mutex online_mutex_;
+  std::condition_variable online_cv_;
+  std::map<std::string, OnlineRebuild, std::less<>> online_;  // by read model
+  std::vector<std::unique_ptr<OnlineJob>> jobs_;
+  std::atomic<bool> stopping_{false};
 };
 
 // Computes the digest and row count of one column family.

@@ -103,6 +103,10 @@ App::App(Config config, std::function<Micros()> clock)
   core_ = std::make_unique<Core>(config_, clock_);
   waiter_ = std::make_unique<PositionWaiter>(store());
   store().add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
+  sse_ = std::make_shared<SseHub>(store(), static_cast<std::size_t>(config_.sse_max_clients),
+                                  std::chrono::seconds(config_.sse_heartbeat_seconds),
+                                  [this] { return now(); });
+  store().add_commit_listener([h = sse_.get()](std::uint64_t) { h->notify(); });
   register_routes();
   core_->start_dispatcher();
 }
@@ -110,6 +114,7 @@ App::App(Config config, std::function<Micros()> clock)
 App::~App() { shutdown(); }
 
 void App::shutdown() {
+  if (sse_) sse_->stop();  // subscribers are told before the listener stops
   if (core_) core_->stop();
 }
 

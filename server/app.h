@@ -18,6 +18,7 @@
 #include "server/http_types.h"
 #include "server/metrics.h"
 #include "server/position_waiter.h"
+#include "server/sse.h"
 
 namespace annals::server {
 
@@ -71,6 +72,7 @@ class App {
   Core& core() { return *core_; }
   const std::vector<Route>& routes() const { return routes_; }
   Metrics& metrics() { return *metrics_; }
+  SseHub& sse() { return *sse_; }
   Micros now() const;
 
   // --- helpers for handlers ---
@@ -98,6 +100,7 @@ class App {
   std::function<Micros()> clock_;
   std::unique_ptr<Core> core_;
   std::unique_ptr<PositionWaiter> waiter_;
+  std::shared_ptr<SseHub> sse_;
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> route_segments_;  // routes_[i].pattern split on '/'
   std::unique_ptr<Metrics> metrics_;

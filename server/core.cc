@@ -15,15 +15,14 @@ namespace annals::server {
 namespace {
 
 // The scheduler's reads, from the automations and automation_runs read models.
-commands::SchedulerSource scheduler_source(events::EventStore& store,
-                                           projections::Projector& projector) {
-  auto automations = [&store, &projector] {
-    return projections::AutomationsQueries(store.db(), projector.family("automations"),
-                                           store.read_view());
+commands::SchedulerSource scheduler_source(events::EventStore& store) {
+  auto automations = [&store] {
+    const auto view = store.read_view();
+    return projections::AutomationsQueries(store.db(), view.family("automations"), view);
   };
-  auto runs = [&store, &projector] {
-    return projections::AutomationRunsQueries(store.db(), projector.family("automation_runs"),
-                                              store.read_view());
+  auto runs = [&store] {
+    const auto view = store.read_view();
+    return projections::AutomationRunsQueries(store.db(), view.family("automation_runs"), view);
   };
   commands::SchedulerSource s;
   s.due = [automations](Micros now, std::size_t limit, std::optional<Micros>& next_wake) {
@@ -47,13 +46,12 @@ commands::SchedulerSource scheduler_source(events::EventStore& store,
 }
 
 // The nightly job's picks, from the skills and nightly_runs read models.
-commands::NightlySource nightly_source(events::EventStore& store,
-                                       projections::Projector& projector) {
+commands::NightlySource nightly_source(events::EventStore& store) {
   commands::NightlySource s;
-  s.skills_in_state = [&store, &projector](const std::string& state) {
-    const projections::SkillsQueries q(store.db(), projector.family("skills"),
-                                       projector.family("skill_runs"),
-                                       projector.family("divergences"), store.read_view());
+  s.skills_in_state = [&store](const std::string& state) {
+    const auto view = store.read_view();
+    const projections::SkillsQueries q(store.db(), view.family("skills"), view.family("skill_runs"),
+                                       view.family("divergences"), view);
     std::vector<std::string> ids;
     for (const auto& row :
          q.list(state, std::nullopt, {std::numeric_limits<std::int64_t>::max(), 0})) {
@@ -63,16 +61,16 @@ commands::NightlySource nightly_source(events::EventStore& store,
     std::reverse(ids.begin(), ids.end());
     return ids;
   };
-  s.last_completed = [&store, &projector]() -> std::optional<Micros> {
-    const projections::PerSkillQueries q(store.db(), projector.family("nightly_runs"),
-                                         store.read_view());
+  s.last_completed = [&store]() -> std::optional<Micros> {
+    const auto view = store.read_view();
+    const projections::PerSkillQueries q(store.db(), view.family("nightly_runs"), view);
     auto rows = q.all({1, 0});
     if (rows.empty()) return std::nullopt;
     return parse_instant(nlohmann::json::parse(rows[0])["finished_at"].get<std::string>());
   };
-  s.new_candidates = [&store, &projector] {
-    const projections::CandidatesQueries q(store.db(), projector.family("candidates"),
-                                           store.read_view());
+  s.new_candidates = [&store] {
+    const auto view = store.read_view();
+    const projections::CandidatesQueries q(store.db(), view.family("candidates"), view);
     std::vector<std::string> ids;
     for (const auto& row :
          q.list(std::string("new"), std::nullopt, {std::numeric_limits<std::int64_t>::max(), 0})) {
@@ -125,11 +123,11 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
     };
   }
   dispatcher = std::make_unique<commands::Dispatcher>(*runs, *lessons, config,
-                                                      scheduler_source(*store, *projector), clock);
+                                                      scheduler_source(*store), clock);
   store->add_commit_listener([d = dispatcher.get()](std::uint64_t) { d->wake(); });
   candidates = std::make_unique<commands::CandidateCommands>(*bus, config, *skills);
   nightly = std::make_unique<commands::NightlyJob>(*bus, *skills, *ledger, *candidates, config,
-                                                   nightly_source(*store, *projector), clock);
+                                                   nightly_source(*store), clock);
   skill_observer_ = commands::skill_observers(
       *lessons, dispatcher->notifier(), clock,
       [d = dispatcher.get()](std::function<void()> fn) { d->post(std::move(fn)); });
@@ -143,6 +141,7 @@ void Core::start_dispatcher() {
 void Core::stop() {
   if (nightly) nightly->stop();
   if (dispatcher) dispatcher->stop();
+  if (projector) projector->stop();
   if (store) store->stop();
 }
 

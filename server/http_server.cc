@@ -20,7 +20,11 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, App& app)
-      : stream_(std::move(socket)), read_timer_(stream_.get_executor()), app_(app) {}
+      : stream_(std::move(socket)),
+        read_timer_(stream_.get_executor()),
+        heartbeat_timer_(stream_.get_executor()),
+        write_timer_(stream_.get_executor()),
+        app_(app) {}
 
   void start() {
     net::dispatch(stream_.get_executor(),
@@ -155,6 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void write(HttpResponse r) {
+    if (r.stream) return start_stream(std::move(r));
     auto res = std::make_shared<http::response<http::string_body>>();
     res->version(version_);
     res->result(static_cast<unsigned>(r.status));
@@ -173,6 +178,93 @@ class Session : public std::enable_shared_from_this<Session> {
           self->keep_alive_ = true;
           self->wait();
         });
+  }
+
+  // --- streamed bodies (SSE): head, then chunks from the source until it ends or the client
+  // goes; heartbeats while idle; a write that cannot complete in time drops the subscriber. ---
+  void start_stream(HttpResponse r) {
+    source_ = std::move(r.stream);
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                       std::string(http::obsolete_reason(static_cast<http::status>(r.status))) +
+                       "\r\nContent-Type: " + r.content_type +
+                       "\r\nCache-Control: no-cache\r\nConnection: close\r\n";
+    for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+    head += "\r\n";
+    stream_.expires_never();
+    std::weak_ptr<Session> weak = shared_from_this();
+    source_->start([weak] {
+      if (auto self = weak.lock()) {
+        net::post(self->stream_.get_executor(), [self] { self->on_wake(); });
+      }
+    });
+    watch_client();
+    send_chunk(std::move(head));
+  }
+
+  // Reads (and ignores) what the client sends; an error means it has gone.
+  void watch_client() {
+    stream_.async_read_some(buffer_.prepare(1024),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->end_stream("client_closed");
+                              self->buffer_.consume(n);
+                              self->watch_client();
+                            });
+  }
+
+  void send_chunk(std::string data) {
+    writing_ = true;
+    auto buf = std::make_shared<std::string>(std::move(data));
+    write_timer_.expires_after(std::chrono::seconds(cfg().http_read_timeout_seconds));
+    write_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec) return;
+      self->stalled_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+    net::async_write(
+        stream_, net::buffer(*buf),
+        [self = shared_from_this(), buf](beast::error_code ec, std::size_t) {
+          self->writing_ = false;
+          self->write_timer_.cancel();
+          if (ec) return self->end_stream(self->stalled_ ? "write_stalled" : "client_closed");
+          self->last_write_ = std::chrono::steady_clock::now();
+          if (self->stream_end_) return self->end_stream(nullptr);
+          self->pump();
+        });
+  }
+
+  void pump() {
+    if (stream_done_ || writing_) return;
+    auto chunk = source_->next();
+    if (chunk.end) {
+      stream_end_ = true;
+      if (chunk.data.empty()) return end_stream(nullptr);
+      return send_chunk(std::move(chunk.data));
+    }
+    if (!chunk.data.empty()) return send_chunk(std::move(chunk.data));
+    if (chunk.more) {
+      return net::post(stream_.get_executor(), [self = shared_from_this()] { self->pump(); });
+    }
+    heartbeat_timer_.expires_at(last_write_ + source_->heartbeat_interval());
+    heartbeat_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stream_done_ || self->writing_) return;
+      self->send_chunk(self->source_->heartbeat());
+    });
+  }
+
+  void on_wake() {
+    if (stream_done_ || writing_) return;
+    heartbeat_timer_.cancel();
+    pump();
+  }
+
+  void end_stream(const char* reason) {
+    if (stream_done_) return;
+    stream_done_ = true;
+    if (reason) source_->closed(reason);
+    heartbeat_timer_.cancel();
+    write_timer_.cancel();
+    close();
   }
 
   // After an error reply on a connection whose request was not read in full: stop sending, then
@@ -202,6 +294,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   net::steady_timer read_timer_;
+  net::steady_timer heartbeat_timer_;
+  net::steady_timer write_timer_;
+  std::shared_ptr<BodySource> source_;
+  bool writing_ = false, stalled_ = false, stream_end_ = false, stream_done_ = false;
+  std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
   bool timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;

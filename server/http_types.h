@@ -2,8 +2,10 @@
 // routing and handlers compile without Beast.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,12 +24,33 @@ struct HttpRequest {
   }
 };
 
+// A response body produced over time (Server-Sent Events). The session writes the head, then
+// asks for chunks: after start(wake), next() returns what is ready now; when nothing is, the
+// session waits for wake() (callable from any thread) or sends heartbeat() once the interval has
+// passed without a write. The body ends (and the connection closes) after a chunk with `end`.
+class BodySource {
+ public:
+  struct Chunk {
+    std::string data;
+    bool end = false;
+    bool more = false;  // more may be ready at once: call next() again without waiting
+  };
+  virtual ~BodySource() = default;
+  virtual void start(std::function<void()> wake) = 0;
+  virtual Chunk next() = 0;
+  virtual std::string heartbeat() = 0;
+  virtual std::chrono::milliseconds heartbeat_interval() const = 0;
+  // The session stopped sending (client gone, write stalled); `reason` for the logs and metrics.
+  virtual void closed(const char* reason) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  bool close = false;  // close the connection after sending
+  bool close = false;                  // close the connection after sending
+  std::shared_ptr<BodySource> stream;  // set: a streamed body (no Content-Length), then close
 };
 
 using Respond = std::function<void(HttpResponse)>;

@@ -5,6 +5,7 @@
 #include "events/event_json.h"
 #include "events/verify.h"
 #include "server/app.h"
+#include "server/sse.h"
 
 namespace annals::server {
 
@@ -51,6 +52,51 @@ std::optional<Problem> read_direction(const Call& c, bool& backward) {
   return std::nullopt;
 }
 
+// The stream, category and type (comma-separated) filters of /events and /events/subscribe.
+EventFilter read_filter(const Call& c) {
+  EventFilter f;
+  if (const std::string* t = query_string(c, "type")) {
+    std::string_view rest = *t;
+    while (!rest.empty()) {
+      const auto comma = rest.find(',');
+      if (comma != 0) f.types.emplace(rest.substr(0, comma));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  if (const std::string* s = query_string(c, "stream")) f.stream = *s;
+  if (const std::string* s = query_string(c, "category")) f.category = *s;
+  return f;
+}
+
+// GET /events/subscribe: the live tail as Server-Sent Events from `from` (default head + 1) or
+// from Last-Event-ID + 1.
+void subscribe(App& app, const CallPtr& c) {
+  auto from = query_int(*c, "from", 1, std::numeric_limits<std::int64_t>::max());
+  if (!from) return app.reply_problem(c, from.error());
+  std::uint64_t start =
+      from->has_value() ? static_cast<std::uint64_t>(**from) : app.store().head() + 1;
+  if (const std::string* last = c->req.header("last-event-id")) {
+    auto id = *last == "0" ? std::optional<std::uint64_t>(0) : parse_position(*last);
+    if (!id) {
+      return app.reply_problem(
+          c, Problem::make(ProblemKind::kBadRequest,
+                           "Last-Event-ID must be an event position (a non-negative integer)."));
+    }
+    start = *id + 1;
+  }
+  auto source = app.sse().subscribe(start, read_filter(*c));
+  if (!source) {
+    return app.reply_problem(
+        c, Problem::make(ProblemKind::kUnavailable,
+                         "Too many live-tail subscribers (sse_max_clients = " +
+                             std::to_string(app.config().sse_max_clients) + ")."));
+  }
+  HttpResponse r;
+  r.content_type = "text/event-stream";
+  r.stream = std::move(source);
+  app.reply(c, std::move(r));
+}
+
 void list_events(App& app, const CallPtr& c) {
   const auto max = std::numeric_limits<std::int64_t>::max();
   auto from = query_int(*c, "from", 1, max);
@@ -65,21 +111,8 @@ void list_events(App& app, const CallPtr& c) {
   if (!until) return app.reply_problem(c, until.error());
   bool backward = false;
   if (auto p = read_direction(*c, backward)) return app.reply_problem(c, *p);
-  std::set<std::string> types;
-  if (const std::string* t = query_string(*c, "type")) {
-    std::string_view rest = *t;
-    while (!rest.empty()) {
-      const auto comma = rest.find(',');
-      if (comma != 0) types.emplace(rest.substr(0, comma));
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-  }
-  const std::string* stream = query_string(*c, "stream");
-  const std::string* category = query_string(*c, "category");
   app.after_min_position(c, [&app, c, from = *from, to = *to, limit = limit->value_or(1000),
-                             since = *since, until = *until, backward, types,
-                             stream = stream ? std::optional(*stream) : std::nullopt,
-                             category = category ? std::optional(*category) : std::nullopt] {
+                             since = *since, until = *until, backward, filter = read_filter(*c)] {
     const std::uint64_t head = app.store().head();
     const std::uint64_t lo = backward ? 1 : static_cast<std::uint64_t>(from.value_or(1));
     std::uint64_t hi = std::min<std::uint64_t>(head, to ? static_cast<std::uint64_t>(*to) : head);
@@ -94,10 +127,7 @@ void list_events(App& app, const CallPtr& c) {
         return false;
       }
       const auto& ev = e.event();
-      const std::string_view s = ev.stream() ? ev.stream()->string_view() : std::string_view();
-      if (stream && s != *stream) return true;
-      if (category && s.substr(0, s.find('-')) != *category) return true;
-      if (!types.empty() && !types.contains(std::string(e.type_name()))) return true;
+      if (!filter.matches(e)) return true;
       if (since && ev.recorded_at() < *since) return true;
       if (until && ev.recorded_at() >= *until) return true;
       body.add(e);
@@ -215,6 +245,7 @@ void audit_verify(App& app, const CallPtr& c) {
 }
 
 void render_projection(App& app, const projections::ReadModelStatus& st, JsonWriter& w) {
+  const auto building = app.projector().rebuilding(st.name);
   const std::uint64_t head = app.store().head();
   const std::uint64_t lag = head > st.position ? head - st.position : 0;
   double lag_seconds = 0;
@@ -234,8 +265,16 @@ void render_projection(App& app, const projections::ReadModelStatus& st, JsonWri
   w.key("lag_seconds").value(lag_seconds);
   w.key("rows").value(st.rows);
   w.key("digest").value(st.digest);
-  w.key("status").value("live");
-  w.key("rebuild").null();
+  w.key("status").value(building ? "rebuilding" : "live");
+  if (building) {
+    w.key("rebuild").begin_object();
+    w.key("generation").value(building->generation);
+    w.key("position").value(building->position);
+    w.key("started_at").instant(building->started_at);
+    w.end_object();
+  } else {
+    w.key("rebuild").null();
+  }
   w.end_object();
 }
 
@@ -244,8 +283,9 @@ void list_projections(App& app, const CallPtr& c) {
   JsonWriter w(out);
   w.begin_object().key("projections").begin_array();
   std::int64_t n = 0;
+  const auto view = app.store().read_view();
   for (const auto& name : app.projector().names()) {
-    if (auto st = app.projector().status(name)) {
+    if (auto st = app.projector().status(name, view)) {
       render_projection(app, *st, w);
       ++n;
     }
@@ -264,6 +304,28 @@ void get_projection(App& app, const CallPtr& c) {
   app.reply_json(c, 200, std::move(out));
 }
 
+// POST /admin/projections/{name|all}/rebuild: a new generation built in the background.
+void rebuild_projection(App& app, const CallPtr& c) {
+  const std::string& name = c->params.at("name");
+  const auto names = name == "all" ? app.projector().names() : std::vector<std::string>{name};
+  auto started = app.projector().start_rebuild(names, app.now());
+  if (!started) return app.reply_problem(c, started.error());
+  std::string out;
+  JsonWriter w(out);
+  auto one = [&w](const std::pair<std::string, std::uint64_t>& s) {
+    w.begin_object().key("name").value(s.first).key("generation").value(s.second);
+    w.key("status").value("building").end_object();
+  };
+  if (name == "all") {
+    w.begin_object().key("projections").begin_array();
+    for (const auto& s : *started) one(s);
+    w.end_array().end_object();
+  } else {
+    one(started->front());
+  }
+  app.reply_json(c, 202, std::move(out));
+}
+
 }  // namespace
 
 void add_audit_routes(std::vector<Route>& routes) {
@@ -274,6 +336,12 @@ void add_audit_routes(std::vector<Route>& routes) {
        {"from", "to", "limit", "stream", "category", "type", "since", "until", "direction"},
        Route::Body::kNone,
        list_events});
+  routes.push_back({"GET",
+                    "/events/subscribe",
+                    Role::kReader,
+                    {"from", "stream", "category", "type"},
+                    Route::Body::kNone,
+                    subscribe});
   routes.push_back({"GET", "/events/{position}", Role::kReader, {}, Route::Body::kNone, get_event});
   routes.push_back({"GET",
                     "/streams/{stream}",
@@ -289,6 +357,12 @@ void add_audit_routes(std::vector<Route>& routes) {
       {"GET", "/admin/projections", Role::kReader, {}, Route::Body::kNone, list_projections});
   routes.push_back(
       {"GET", "/admin/projections/{name}", Role::kReader, {}, Route::Body::kNone, get_projection});
+  routes.push_back({"POST",
+                    "/admin/projections/{name}/rebuild",
+                    Role::kAdmin,
+                    {},
+                    Route::Body::kNone,
+                    rebuild_projection});
 }
 
 }  // namespace annals::server

@@ -10,8 +10,8 @@ namespace annals::server {
 namespace {
 
 projections::AutomationsQueries queries(App& app) {
-  return projections::AutomationsQueries(app.store().db(), app.projector().family("automations"),
-                                         app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::AutomationsQueries(app.store().db(), view.family("automations"), view);
 }
 
 void list_automations(App& app, const CallPtr& c) {
@@ -100,8 +100,8 @@ void run_now(App& app, const CallPtr& c) {
 }
 
 projections::AutomationRunsQueries run_queries(App& app) {
-  return projections::AutomationRunsQueries(
-      app.store().db(), app.projector().family("automation_runs"), app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::AutomationRunsQueries(app.store().db(), view.family("automation_runs"), view);
 }
 
 void list_runs(App& app, const CallPtr& c) {
@@ -126,13 +126,13 @@ void list_runs(App& app, const CallPtr& c) {
     const std::string& id = c->params.at("id");
     // One view for both reads: the automation's existence and its runs.
     const auto view = app.store().read_view();
-    const projections::AutomationsQueries automations(app.store().db(),
-                                                      app.projector().family("automations"), view);
+    const projections::AutomationsQueries automations(app.store().db(), view.family("automations"),
+                                                      view);
     if (!commands::is_uuid(id) || !automations.get(id)) {
       return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Automation not found."));
     }
-    const projections::AutomationRunsQueries runs(app.store().db(),
-                                                  app.projector().family("automation_runs"), view);
+    const projections::AutomationRunsQueries runs(app.store().db(), view.family("automation_runs"),
+                                                  view);
     app.reply_json(c, 200, render_page("runs", runs.list(id, status, limit, offset), limit, offset),
                    runs.position());
   });

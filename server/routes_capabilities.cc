@@ -8,8 +8,8 @@ namespace annals::server {
 namespace {
 
 projections::CapabilitiesQueries queries(App& app) {
-  return projections::CapabilitiesQueries(app.store().db(), app.projector().family("capabilities"),
-                                          app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::CapabilitiesQueries(app.store().db(), view.family("capabilities"), view);
 }
 
 void list_capabilities(App& app, const CallPtr& c) {

@@ -8,8 +8,9 @@ namespace annals::server {
 namespace {
 
 projections::LedgerQueries queries(App& app) {
-  return projections::LedgerQueries(app.store().db(), app.projector().family("invocations"),
-                                    app.projector().family("spend"), app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::LedgerQueries(app.store().db(), view.family("invocations"),
+                                    view.family("spend"), view);
 }
 
 void record_invocation(App& app, const CallPtr& c) {

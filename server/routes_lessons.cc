@@ -22,8 +22,8 @@ std::optional<std::int64_t> lesson_id(const Call& c) {
 }
 
 projections::LessonsQueries lesson_queries(App& app) {
-  return projections::LessonsQueries(app.store().db(), app.projector().family("lessons"),
-                                     app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::LessonsQueries(app.store().db(), view.family("lessons"), view);
 }
 
 void list_lessons(App& app, const CallPtr& c) {
@@ -83,17 +83,16 @@ void get_queue(App& app, const CallPtr& c) {
   app.after_min_position(c, [&app, c] {
     // One durable view for every block.
     const auto view = app.store().read_view();
-    const projections::AutomationsQueries automations(app.store().db(),
-                                                      app.projector().family("automations"), view);
-    const projections::LessonsQueries lessons(app.store().db(), app.projector().family("lessons"),
-                                              view);
-    const projections::SkillsQueries skills(app.store().db(), app.projector().family("skills"),
-                                            app.projector().family("skill_runs"),
-                                            app.projector().family("divergences"), view);
+    const projections::AutomationsQueries automations(app.store().db(), view.family("automations"),
+                                                      view);
+    const projections::LessonsQueries lessons(app.store().db(), view.family("lessons"), view);
+    const projections::SkillsQueries skills(app.store().db(), view.family("skills"),
+                                            view.family("skill_runs"), view.family("divergences"),
+                                            view);
     const auto pending =
         skills.evolution_work({std::numeric_limits<std::int64_t>::max(), 0}).size();
-    const projections::CandidatesQueries candidates(app.store().db(),
-                                                    app.projector().family("candidates"), view);
+    const projections::CandidatesQueries candidates(app.store().db(), view.family("candidates"),
+                                                    view);
     const auto drafting =
         candidates.draft_work({std::numeric_limits<std::int64_t>::max(), 0}).size();
     std::string body = R"({"automations":)" + automations.queue_block(app.now()) +

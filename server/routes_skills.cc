@@ -13,9 +13,9 @@ namespace annals::server {
 namespace {
 
 projections::SkillsQueries queries(App& app) {
-  return projections::SkillsQueries(app.store().db(), app.projector().family("skills"),
-                                    app.projector().family("skill_runs"),
-                                    app.projector().family("divergences"), app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::SkillsQueries(app.store().db(), view.family("skills"),
+                                    view.family("skill_runs"), view.family("divergences"), view);
 }
 
 // Rows are rendered with the default trusted sample rate; the served value follows the knob.
@@ -235,8 +235,8 @@ void list_corrections(App& app, const CallPtr& c) {
   f.since = *since;
   f.until = *until;
   app.after_min_position(c, [&app, c, f, p = *p] {
-    const projections::CorrectionsQueries q(app.store().db(), app.projector().family("corrections"),
-                                            app.store().read_view());
+    const auto view = app.store().read_view();
+    const projections::CorrectionsQueries q(app.store().db(), view.family("corrections"), view);
     app.reply_json(c, 200, render_page("corrections", q.list(f, p), p.limit, p.offset),
                    q.position());
   });
@@ -270,9 +270,8 @@ void evolution_input(App& app, const CallPtr& c) {
     const std::string& id = c->params.at("id");
     const auto view = app.store().read_view();
     auto* db = app.store().db();
-    auto& pr = app.projector();
-    const projections::SkillsQueries q(db, pr.family("skills"), pr.family("skill_runs"),
-                                       pr.family("divergences"), view);
+    const projections::SkillsQueries q(db, view.family("skills"), view.family("skill_runs"),
+                                       view.family("divergences"), view);
     auto row = commands::is_uuid(id) ? q.get(id) : std::nullopt;
     if (!row) return app.reply_problem(c, skill_not_found(id));
     const Config& config = app.config();
@@ -287,7 +286,7 @@ void evolution_input(App& app, const CallPtr& c) {
     const std::string capability = skill["capability_name"];
     oj out = oj::object();
     out["skill_id"] = id;
-    const projections::CapabilitiesQueries caps(db, pr.family("capabilities"), view);
+    const projections::CapabilitiesQueries caps(db, view.family("capabilities"), view);
     if (auto cap = caps.get(capability)) {
       const oj j = oj::parse(cap->json);
       out["capability"] = {{"name", capability},
@@ -325,7 +324,7 @@ void evolution_input(App& app, const CallPtr& c) {
     projections::CorrectionFilter cf;
     cf.task_type = capability;
     for (const auto& text :
-         projections::CorrectionsQueries(db, pr.family("corrections"), view).list(cf, {50, 0})) {
+         projections::CorrectionsQueries(db, view.family("corrections"), view).list(cf, {50, 0})) {
       const oj k = oj::parse(text);
       corrections.push_back({{"id", k["id"]},
                              {"timestamp", k["timestamp"]},
@@ -336,8 +335,9 @@ void evolution_input(App& app, const CallPtr& c) {
     }
     out["correction_log"] = std::move(corrections);
     oj attempts = oj::array();
-    for (const auto& text : projections::PerSkillQueries(db, pr.family("skill_evolution_log"), view)
-                                .list(id, {10, 0})) {
+    for (const auto& text :
+         projections::PerSkillQueries(db, view.family("skill_evolution_log"), view)
+             .list(id, {10, 0})) {
       const oj a = oj::parse(text);
       attempts.push_back({{"id", a["id"]},
                           {"from_version_id", a["from_version_id"]},
@@ -348,7 +348,7 @@ void evolution_input(App& app, const CallPtr& c) {
     }
     out["prior_evolution_log"] = std::move(attempts);
     oj fixtures = oj::array(), fixture_ids = oj::array();
-    for (const auto& text : projections::PerSkillQueries(db, pr.family("fixtures"), view)
+    for (const auto& text : projections::PerSkillQueries(db, view.family("fixtures"), view)
                                 .list(id, {std::numeric_limits<std::int64_t>::max(), 0})) {
       const oj f = oj::parse(text);
       fixture_ids.push_back(f["id"]);
@@ -392,16 +392,16 @@ void nightly_runs(App& app, const CallPtr& c) {
   auto p = page(*c, 20);
   if (!p) return app.reply_problem(c, p.error());
   app.after_min_position(c, [&app, c, p = *p] {
-    const projections::PerSkillQueries q(app.store().db(), app.projector().family("nightly_runs"),
-                                         app.store().read_view());
+    const auto view = app.store().read_view();
+    const projections::PerSkillQueries q(app.store().db(), view.family("nightly_runs"), view);
     app.reply_json(c, 200, render_page("runs", q.all(p), p.limit, p.offset));
   });
 }
 
 void nightly_run(App& app, const CallPtr& c) {
   app.after_min_position(c, [&app, c] {
-    const projections::PerSkillQueries q(app.store().db(), app.projector().family("nightly_runs"),
-                                         app.store().read_view());
+    const auto view = app.store().read_view();
+    const projections::PerSkillQueries q(app.store().db(), view.family("nightly_runs"), view);
     auto row = q.get(c->params.at("id"));
     if (!row)
       return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Nightly run not found."));
@@ -420,8 +420,8 @@ void evolution_work(App& app, const CallPtr& c) {
 }
 
 projections::CandidatesQueries candidate_queries(App& app) {
-  return projections::CandidatesQueries(app.store().db(), app.projector().family("candidates"),
-                                        app.store().read_view());
+  const auto view = app.store().read_view();
+  return projections::CandidatesQueries(app.store().db(), view.family("candidates"), view);
 }
 
 void list_candidates(App& app, const CallPtr& c) {
@@ -488,7 +488,7 @@ void draft_input(App& app, const CallPtr& c) {
     using oj = nlohmann::ordered_json;
     const auto view = app.store().read_view();
     auto* db = app.store().db();
-    const projections::CandidatesQueries q(db, app.projector().family("candidates"), view);
+    const projections::CandidatesQueries q(db, view.family("candidates"), view);
     auto row = q.get(c->params.at("id"));
     if (!row)
       return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "Candidate not found."));
@@ -496,10 +496,10 @@ void draft_input(App& app, const CallPtr& c) {
     oj out = {{"candidate", n}, {"capability", nullptr}, {"samples", oj::array()}};
     if (n["capability_name"].is_string()) {
       const std::string cap = n["capability_name"];
-      const projections::CapabilitiesQueries caps(db, app.projector().family("capabilities"), view);
+      const projections::CapabilitiesQueries caps(db, view.family("capabilities"), view);
       if (auto found = caps.get(cap)) out["capability"] = oj::parse(found->json);
-      const projections::LedgerQueries ledger(db, app.projector().family("invocations"),
-                                              app.projector().family("spend"), view);
+      const projections::LedgerQueries ledger(db, view.family("invocations"), view.family("spend"),
+                                              view);
       projections::InvocationFilter f;
       f.task_type = cap;
       f.limit = 5;
@@ -579,8 +579,8 @@ void add_skill_routes(std::vector<Route>& routes) {
        B::kNone,
        [](App& app, const CallPtr& c) {
          skill_list(app, c, 100, "fixtures", [&app](const auto&, const auto& id, auto p) {
-           return projections::PerSkillQueries(app.store().db(), app.projector().family("fixtures"),
-                                               app.store().read_view())
+           const auto view = app.store().read_view();
+           return projections::PerSkillQueries(app.store().db(), view.family("fixtures"), view)
                .list(id, p);
          });
        }});
@@ -592,20 +592,20 @@ void add_skill_routes(std::vector<Route>& routes) {
                     {},
                     B::kJson,
                     record_attempt});
-  routes.push_back(
-      {"GET",
-       "/admin/skills/{id}/evolution-attempts",
-       Role::kReader,
-       {"limit", "offset"},
-       B::kNone,
-       [](App& app, const CallPtr& c) {
-         skill_list(app, c, 50, "attempts", [&app](const auto&, const auto& id, auto p) {
-           return projections::PerSkillQueries(app.store().db(),
-                                               app.projector().family("skill_evolution_log"),
-                                               app.store().read_view())
-               .list(id, p);
-         });
-       }});
+  routes.push_back({"GET",
+                    "/admin/skills/{id}/evolution-attempts",
+                    Role::kReader,
+                    {"limit", "offset"},
+                    B::kNone,
+                    [](App& app, const CallPtr& c) {
+                      skill_list(
+                          app, c, 50, "attempts", [&app](const auto&, const auto& id, auto p) {
+                            const auto view = app.store().read_view();
+                            return projections::PerSkillQueries(
+                                       app.store().db(), view.family("skill_evolution_log"), view)
+                                .list(id, p);
+                          });
+                    }});
   routes.push_back({"POST",
                     "/admin/skill-runs/{run_id}/capture-fixture",
                     Role::kAdmin,

@@ -51,8 +51,16 @@ void metrics(App& app, const CallPtr& c) {
   out += "# TYPE annals_lessons_deduplicated_total counter\nannals_lessons_deduplicated_total " +
          std::to_string(app.lessons().deduplicated_total()) + "\n";
   app.core().dispatcher->render_metrics(out);
-  const projections::LedgerQueries ledger(app.store().db(), app.projector().family("invocations"),
-                                          app.projector().family("spend"), app.store().read_view());
+  const auto view = app.store().read_view();
+  const projections::LedgerQueries ledger(app.store().db(), view.family("invocations"),
+                                          view.family("spend"), view);
+  out += "# TYPE annals_sse_subscribers gauge\nannals_sse_subscribers " +
+         std::to_string(app.sse().subscribers()) + "\n";
+  out += "# TYPE annals_sse_dropped_total counter\n";
+  for (const char* reason : {"server_stopping", "write_stalled"}) {
+    out += "annals_sse_dropped_total{reason=\"" + std::string(reason) + "\"} " +
+           std::to_string(app.sse().dropped(reason)) + "\n";
+  }
   out += "# TYPE annals_budget_paused gauge\nannals_budget_paused " +
          std::string(ledger.guard(app.now(), app.config()).paused ? "1" : "0") + "\n";
   HttpResponse r;
