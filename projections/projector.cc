@@ -29,6 +29,8 @@ std::string family_name(std::string_view name, std::uint64_t generation) {
 constexpr std::uint64_t kCatchUpChunk = 4096;
 // Events per SST file of an offline rebuild: small enough for the staged rows to stay in cache.
 constexpr std::uint64_t kRebuildChunk = 4096;
+// An online rebuild hands over to the writer thread once this close to the head.
+constexpr std::uint64_t kSwapLag = 256;
 
 // Writes the staged rows of each family into its own SST file and ingests it.
 void ingest_sorted(rocksdb::DB* db, const events::StagedWrites& writes,
@@ -65,6 +67,22 @@ void ingest_sorted(rocksdb::DB* db, const events::StagedWrites& writes,
     }
   });
   finish();
+}
+
+// A build of many chunks ingests many L0 files into its families; while it runs, the write
+// stall triggers of those families are raised (changing options rewrites the OPTIONS file, so
+// small builds leave them alone).
+constexpr std::uint64_t kBulkEvents = 16 * kRebuildChunk;
+void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bool bulk) {
+  for (const auto& t : targets) {
+    db->SetOptions(
+        t.cf,
+        bulk ? std::unordered_map<std::string, std::string>{{"level0_slowdown_writes_trigger",
+                                                             "1000"},
+                                                            {"level0_stop_writes_trigger", "1000"}}
+             : std::unordered_map<std::string, std::string>{
+                   {"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
+  }
 }
 
 std::string state_value(std::uint64_t generation, std::uint64_t position) {
@@ -278,7 +296,17 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
       for (std::size_t i = 0; i < targets.size(); ++i) targets[i].projection->apply(e, rows[i]);
       return true;
     });
-    ingest_sorted(db, writes, file_options, scratch, file_no);
+    if (last - from + 1 < kRebuildChunk) {
+      // A partial chunk goes through the memtable (and the WAL, made durable by the synced
+      // write that swaps the generation in): cheaper than files for a few rows.
+      rocksdb::WriteBatch batch;
+      writes.write_sorted(batch);
+      if (auto st = db->Write(rocksdb::WriteOptions(), &batch); !st.ok()) {
+        throw std::runtime_error("rebuild write failed: " + st.ToString());
+      }
+    } else {
+      ingest_sorted(db, writes, file_options, scratch, file_no);
+    }
     done = last;
     from = last + 1;
     if (progress && !progress(done)) break;
@@ -308,21 +336,16 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   RebuildResult result;
   result.until = until;
-  // Many ingested L0 files are expected; compaction of them is left to RocksDB's background work.
-  for (auto& t : targets) {
-    store_.db()->SetOptions(
-        t.cf, {{"level0_slowdown_writes_trigger", "1000"}, {"level0_stop_writes_trigger", "1000"}});
-  }
+  // Compaction of the ingested files is left to RocksDB's background work.
+  const bool bulk = until >= kBulkEvents;
+  if (bulk) set_bulk_triggers(store_.db(), targets, true);
   build_into(store_, 1, until, store_.db(), targets, store_.family_file_options(),
              store_.dir() + "/rebuild-scratch", [&](std::uint64_t pos) {
                if (progress) progress({pos, until});
                return true;
              });
   result.events = until;
-  for (auto& t : targets) {
-    store_.db()->SetOptions(
-        t.cf, {{"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
-  }
+  if (bulk) set_bulk_triggers(store_.db(), targets, false);
 
   // The swap: one synced write points every rebuilt read model at its new generation.
   rocksdb::WriteBatch swap;
@@ -476,36 +499,31 @@ void Projector::run_online(OnlineJob& job) {
     for (const auto& t : job.targets) online_[std::string(t.projection->name())].position = pos;
     return !stopping_.load();
   };
-  for (const auto& t : job.targets) {
-    store_.db()->SetOptions(
-        t.cf, {{"level0_slowdown_writes_trigger", "1000"}, {"level0_stop_writes_trigger", "1000"}});
-  }
+  const bool bulk = store_.head() >= kBulkEvents;
+  if (bulk) set_bulk_triggers(store_.db(), job.targets, true);
   const std::string scratch = store_.dir() + "/online-rebuild-" +
                               std::to_string(job.generations.front()) + "-" +
                               std::string(job.targets.front().projection->name());
-  // Bulk: from position 1 to the head, then again while the head moves by more than a chunk.
+  // Bulk: from position 1 to the head, then again until the new generations are within
+  // kSwapLag events of the head (the rest is applied on the writer thread by the swap).
   std::uint64_t built = 0;
   bool compacted = false;
   for (;;) {
     const std::uint64_t head = store_.head();
-    if (head > built + kRebuildChunk || (!compacted && head > built)) {
+    if (head > built + kSwapLag) {
       built = build_into(store_, built + 1, head, store_.db(), job.targets,
                          store_.family_file_options(), scratch, set_position);
       if (stopping_) return finish(false);
       continue;
     }
-    if (!compacted) {
-      // Fold the ingested files before live writes reach the new generation.
+    if (compacted) break;
+    // Fold the ingested files before live writes reach the new generations.
+    if (bulk) {
       rocksdb::CompactRangeOptions co;
       for (const auto& t : job.targets) store_.db()->CompactRange(co, t.cf, nullptr, nullptr);
-      for (const auto& t : job.targets) {
-        store_.db()->SetOptions(
-            t.cf, {{"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
-      }
-      compacted = true;
-      continue;
+      set_bulk_triggers(store_.db(), job.targets, false);
     }
-    break;
+    compacted = true;
   }
   // The swap, on the writer thread: the events written since `built` go into the new generations
   // in the same commit that points the read models at them and publishes the new catalog.

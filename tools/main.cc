@@ -14,13 +14,13 @@ constexpr const char* kUsageText =
     "  replay  --data DIR [--from POS] [--to POS] [--stream S] [--category C] [--type T]...\n"
     "          [--since T] [--until T] [--limit N] [--format ndjson|pretty]\n"
     "  verify  --data DIR [--at POS --expect HASH]\n"
-    "  digest  --data DIR [--at POS]\n"
+    "  digest  --data DIR [--at POS] [--chain-only]\n"
     "  stats   --data DIR\n"
     "  bench   [--url URL] [--token T] [--duration SECONDS] [--connections N] [--rate PER_SECOND]\n"
     "          [--scenario lessons|reads|get] [--path PATH] [--threads N]\n"
     "global flags: --help, --version\n";
 
-const std::set<std::string> kBooleanFlags = {"help", "version"};
+const std::set<std::string> kBooleanFlags = {"chain-only", "help", "version"};
 
 }  // namespace
 

@@ -54,7 +54,10 @@ std::unique_ptr<events::EventStore> open_store(const Args& a, bool read_only, in
   return std::move(*s);
 }
 
-void print_digest_line(const events::EventStore& store, std::uint64_t pos) {
+// The chain digest at `pos` as GET /audit/digest renders it, plus every read model as of `pos`
+// (`read_models`: name → {rows, digest}) unless `read_models` is empty.
+void print_digest_line(const events::EventStore& store, std::uint64_t pos,
+                       const std::vector<projections::ReadModelStatus>& read_models) {
   std::string out;
   JsonWriter w(out);
   w.begin_object().key("position").value(pos);
@@ -66,6 +69,14 @@ void print_digest_line(const events::EventStore& store, std::uint64_t pos) {
         .instant(e->event().recorded_at());
   } else {
     w.key("hash").value(std::string(64, '0')).key("recorded_at").null();
+  }
+  if (!read_models.empty()) {
+    w.key("read_models").begin_object();
+    for (const auto& st : read_models) {
+      w.key(st.name).begin_object().key("rows").value(st.rows).key("digest").value(st.digest);
+      w.end_object();
+    }
+    w.end_object();
   }
   w.end_object();
   std::cout << out << "\n";
@@ -226,7 +237,7 @@ int run_verify(const Args& a) {
 }
 
 int run_digest(const Args& a) {
-  if (!check_flags(a, {"data", "at"})) return kUsage;
+  if (!check_flags(a, {"data", "at", "chain-only"})) return kUsage;
   auto at = uint_flag(a, "at", 0);
   if (!at) return kUsage;
   int code = kOk;
@@ -238,7 +249,28 @@ int run_digest(const Args& a) {
               << "\n";
     return kCheckFailed;
   }
-  print_digest_line(*store, pos);
+  std::vector<projections::ReadModelStatus> read_models;
+  if (!a.has("chain-only")) {
+    // Read models whose stored generation is at `pos` are digested in place; any other position
+    // is rebuilt from the log into a scratch store (time travel) and leaves DIR untouched.
+    projections::Projector projector(*store, projections::all_projections());
+    projector.open(false);
+    bool stored = true;
+    for (const auto& name : projector.names()) {
+      auto st = projector.status(name);
+      if (!st || st->position != pos) {
+        stored = false;
+        break;
+      }
+      read_models.push_back(*st);
+    }
+    if (!stored) {
+      const auto scratch =
+          std::filesystem::temp_directory_path() / ("annals-digest-" + std::to_string(::getpid()));
+      read_models = projections::read_models_at(*store, pos, {}, scratch.string());
+    }
+  }
+  print_digest_line(*store, pos, read_models);
   return kOk;
 }
 
