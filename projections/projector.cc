@@ -525,6 +525,7 @@ void Projector::run_online(OnlineJob& job) {
     }
     compacted = true;
   }
+  if (before_swap_) before_swap_();
   // The swap, on the writer thread: the events written since `built` go into the new generations
   // in the same commit that points the read models at them and publishes the new catalog.
   std::promise<bool> swapped;

@@ -113,6 +113,8 @@ class Projector {
   void wait_for_rebuilds();
   // Cancels online rebuilds and waits for them; before the store stops.
   void stop();
+  // Test seam: runs on the rebuild thread once the new generations are built, before the swap.
+  void set_before_swap(std::function<void()> hook) { before_swap_ = std::move(hook); }
 
   // Offline: rebuilds `names` (all when empty) from position 1 to `until` (0 = head) into new
   // generations and swaps them in. Requires a writable store with no live writer traffic.
@@ -153,6 +155,7 @@ class Projector {
   std::map<std::string, OnlineRebuild, std::less<>> online_;  // by read model
   std::vector<std::unique_ptr<OnlineJob>> jobs_;
   std::atomic<bool> stopping_{false};
+  std::function<void()> before_swap_;
 };
 
 // Computes the digest and row count of one column family.

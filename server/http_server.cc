@@ -203,12 +203,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Reads (and ignores) what the client sends; an error means it has gone.
   void watch_client() {
-    stream_.async_read_some(buffer_.prepare(1024),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                              if (ec) return self->end_stream("client_closed");
-                              self->buffer_.consume(n);
-                              self->watch_client();
-                            });
+    stream_.async_read_some(
+        buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          if (ec) {
+            return self->end_stream(self->stalled_ ? "write_stalled" : "client_closed");
+          }
+          self->buffer_.consume(n);
+          self->watch_client();
+        });
   }
 
   void send_chunk(std::string data) {

@@ -245,7 +245,9 @@ void audit_verify(App& app, const CallPtr& c) {
 }
 
 void render_projection(App& app, const projections::ReadModelStatus& st, JsonWriter& w) {
-  const auto building = app.projector().rebuilding(st.name);
+  // A rebuild whose generation already serves is finishing (its old generation being dropped).
+  auto building = app.projector().rebuilding(st.name);
+  if (building && building->generation <= st.generation) building.reset();
   const std::uint64_t head = app.store().head();
   const std::uint64_t lag = head > st.position ? head - st.position : 0;
   double lag_seconds = 0;

@@ -18,6 +18,7 @@ struct HttpClient::Impl {
   void connect() {
     stream.emplace(ioc);
     stream->connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    stream->socket().set_option(tcp::no_delay(true));
     buffer.clear();
   }
   unsigned short port;

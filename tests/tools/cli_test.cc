@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -95,7 +96,7 @@ TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
     auto refused = run_command(ANNALS_PATH, {"rebuild", "--data", data});
     EXPECT_EQ(refused.exit_code, 3);
     EXPECT_NE(refused.err.find("held by another process"), std::string::npos);
-    auto digest = run_command(ANNALS_PATH, {"digest", "--data", data});
+    auto digest = run_command(ANNALS_PATH, {"digest", "--data", data, "--chain-only"});
     EXPECT_EQ(digest.exit_code, 0);
     EXPECT_EQ(json::parse(digest.out), json::parse(c.get("/audit/digest").body));
   }
@@ -103,6 +104,58 @@ TEST(Cli, RebuildMatchesTheLiveDigestAndRefusesBesideAServer) {
             2);
   EXPECT_EQ(run_command(ANNALS_PATH, {"rebuild"}).exit_code, 2);
   EXPECT_EQ(run_command(ANNALS_PATH, {"digest", "--data", dir.sub("missing")}).exit_code, 3);
+}
+
+// Time travel beside a running server: `annals digest --at POS` gives every read model as the
+// server had it at POS (and at the head, the stored read models themselves).
+TEST(Cli, DigestAtAPositionGivesEveryReadModelAsOfThatPosition) {
+  TempDir dir;
+  const auto data = dir.sub("data");
+  ServerProcess server(ANNALSD_PATH,
+                       {"--data", data, "--listen", "127.0.0.1:0", "--log-level", "warn"});
+  HttpClient c(server.port());
+  std::map<std::uint64_t, json> seen;  // position → read model name → digest
+  auto snapshot = [&] {
+    const auto all = json::parse(c.get("/admin/projections").body);
+    json by_name = json::object();
+    std::uint64_t pos = 0;
+    for (const auto& p : all["projections"]) {
+      by_name[p["name"].get<std::string>()] = {{"rows", p["rows"]}, {"digest", p["digest"]}};
+      pos = p["position"];
+    }
+    seen[pos] = by_name;
+  };
+  snapshot();
+  ASSERT_EQ(
+      c.post("/admin/capabilities", R"({"name":"parse_task","trigger_type":"on_message"})").status,
+      201);
+  snapshot();
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(c.post("/lessons", R"({"lesson_type":"t)" + std::to_string(i % 2) + R"("})").status,
+              201);
+    if (i == 3) ASSERT_EQ(c.post("/lessons/2", R"({"status":"closed"})").status, 200);
+    ASSERT_EQ(c.post("/admin/invocations",
+                     R"({"task_type":"parse_task","cost_usd":0.25,"at":"2026-11-20T10:00:00Z"})")
+                  .status,
+              201);
+    snapshot();
+  }
+  ASSERT_GE(seen.size(), 8u);
+  for (const auto& [pos, by_name] : seen) {
+    auto out = run_command(ANNALS_PATH, {"digest", "--data", data, "--at", std::to_string(pos)});
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    const auto d = json::parse(out.out);
+    EXPECT_EQ(d["position"], pos);
+    EXPECT_EQ(d["read_models"], by_name) << "at " << pos;
+    if (pos > 0) {
+      EXPECT_EQ(d["hash"],
+                json::parse(c.get("/audit/digest?at=" + std::to_string(pos)).body)["hash"]);
+    }
+  }
+  // The head: the stored generations, digested in place.
+  auto head = json::parse(run_command(ANNALS_PATH, {"digest", "--data", data}).out);
+  EXPECT_EQ(head["read_models"], seen.rbegin()->second);
+  EXPECT_EQ(run_command(ANNALS_PATH, {"digest", "--data", data, "--at", "999"}).exit_code, 1);
 }
 
 TEST(Cli, ReplayFiltersAndFormats) {
