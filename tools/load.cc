@@ -157,6 +157,23 @@ class Connection : public std::enable_shared_from_this<Connection> {
                   std::to_string(1 + static_cast<std::int64_t>(
                                          rng_() % static_cast<std::uint64_t>(
                                                       std::max<std::int64_t>(1, s_.max_id)))));
+    } else if (s_.scenario == "mixed") {
+      // Reads across the read models: lessons by id and listed, skills, runs, invocations,
+      // corrections, the queue.
+      static const char* const kPaths[] = {
+          "/lessons?limit=20",           "/admin/skills",
+          "/admin/skill-runs?limit=20",  "/admin/invocations?limit=20",
+          "/admin/corrections?limit=20", "/queue"};
+      req_.method(http::verb::get);
+      const std::uint64_t pick = rng_() % 8;
+      if (pick < 2) {
+        req_.target("/lessons/" +
+                    std::to_string(1 + static_cast<std::int64_t>(
+                                           rng_() % static_cast<std::uint64_t>(
+                                                        std::max<std::int64_t>(1, s_.max_id)))));
+      } else {
+        req_.target(kPaths[pick - 2]);
+      }
     } else {
       req_.method(http::verb::get);
       req_.target(s_.path);
@@ -300,7 +317,7 @@ int run_bench(const Args& a) {
   s.connections = static_cast<int>(*conns);
   s.rate = static_cast<double>(*rate);
   if (s.scenario != "lessons" && s.scenario != "reads" && s.scenario != "get" &&
-      s.scenario != "skill_runs" && s.scenario != "divergences") {
+      s.scenario != "mixed" && s.scenario != "skill_runs" && s.scenario != "divergences") {
     std::cerr << "annals bench: scenario '" << s.scenario
               << "' is not available; this build has lessons, reads, get, skill_runs and "
                  "divergences\n";
@@ -310,7 +327,7 @@ int run_bench(const Args& a) {
     std::cerr << "annals bench: could not set up the bench_skill skill (admin token needed)\n";
     return kUnavailable;
   }
-  if (s.scenario == "reads") {
+  if (s.scenario == "reads" || s.scenario == "mixed") {
     auto body = get_once(s, "/lessons?limit=1");
     auto j = body ? nlohmann::json::parse(*body, nullptr, false) : nlohmann::json();
     if (!j.is_object() || !j.contains("lessons") || j["lessons"].empty()) {
@@ -319,7 +336,8 @@ int run_bench(const Args& a) {
     }
     s.max_id = j["lessons"][0]["id"].get<std::int64_t>();
   }
-  const auto position_before = s.scenario == "get" ? std::nullopt : head_position(s);
+  const bool reads_only = s.scenario == "get" || s.scenario == "mixed";
+  const auto position_before = reads_only ? std::nullopt : head_position(s);
 
   net::io_context ioc;
   tcp::resolver resolver(ioc);
@@ -336,7 +354,7 @@ int run_bench(const Args& a) {
   ioc.run();
   for (auto& t : pool) t.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  const auto position_after = s.scenario == "get" ? std::nullopt : head_position(s);
+  const auto position_after = reads_only ? std::nullopt : head_position(s);
 
   auto& lat = results.latencies_ms;
   std::sort(lat.begin(), lat.end());

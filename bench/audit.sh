@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue #5 benchmarks: the offline rebuild of a large mixed log (events/s, peak RSS), the NDJSON
+# export of GET /events, and the p99 of mixed reads at a fixed rate while every read model is
+# rebuilt online.
+# Usage: bench/audit.sh [REBUILD_EVENTS=10000000] [EXPORT_EVENTS=1000000] [RATE=5000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rebuild_events=${1:-10000000}
+export_events=${2:-1000000}
+rate=${3:-5000}
+duration=10
+conns=32
+scripts/build.sh seed_mixed annalsd annals >/dev/null
+source bench/lib.sh
+
+echo "machine: $(nproc) cores, $(uname -r)"
+echo "== offline rebuild of $rebuild_events mixed events"
+build/bench/seed_mixed "$work/big" "$rebuild_events"
+/usr/bin/time -v build/tools/annals rebuild --data "$work/big" >"$work/rebuild.out" 2>"$work/rebuild.time"
+head -1 "$work/rebuild.out"
+echo "peak RSS: $(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/rebuild.time") KiB (target < 1048576)"
+rm -rf "$work/big"
+
+echo "== export and online rebuild over $export_events mixed events"
+build/bench/seed_mixed "$work/mid" "$export_events"
+build/tools/annals rebuild --data "$work/mid" | head -1
+start "$work/annalsd.log" build/server/annalsd --data "$work/mid" --listen 127.0.0.1:0 --log-level warn
+port=$(port_of "$work/annalsd.log")
+# NDJSON export: page through GET /events with limit=10000 following Annals-Next-From.
+t0=$(date +%s.%N)
+from=1
+lines=0
+while [ -n "$from" ]; do
+  curl -s -D "$work/h" "http://127.0.0.1:$port/events?from=$from&limit=10000" -o "$work/page"
+  lines=$((lines + $(wc -l <"$work/page")))
+  from=$(sed -n 's/^Annals-Next-From: \([0-9]*\).*/\1/ip' "$work/h" | tr -d '\r')
+done
+t1=$(date +%s.%N)
+awk -v n="$lines" -v a="$t0" -v b="$t1" 'BEGIN { printf "export: %d events in %.2f s = %.0f events/s (target >= 200000)\n", n, b - a, n / (b - a) }'
+
+# Mixed reads at a fixed rate: once alone, once while every read model is rebuilt online.
+build/tools/annals bench --url "http://127.0.0.1:$port" --duration "$duration" --connections "$conns" \
+  --rate "$rate" --scenario mixed | sed -n 's/^RESULT /reads alone:           /p'
+wait_rebuild() {
+  while curl -s "http://127.0.0.1:$port/admin/projections" | grep -q '"rebuild":{'; do sleep 0.2; done
+}
+(
+  sleep 1
+  r0=$(date +%s.%N)
+  curl -s -XPOST "http://127.0.0.1:$port/admin/projections/all/rebuild" >/dev/null
+  wait_rebuild
+  r1=$(date +%s.%N)
+  awk -v a="$r0" -v b="$r1" 'BEGIN { printf "online rebuild of every read model took %.1f s\n", b - a }' >"$work/online.txt"
+) &
+rebuilder=$!
+build/tools/annals bench --url "http://127.0.0.1:$port" --duration "$duration" --connections "$conns" \
+  --rate "$rate" --scenario mixed | sed -n 's/^RESULT /reads during rebuild:  /p'
+wait "$rebuilder"
+cat "$work/online.txt"
+curl -s "http://127.0.0.1:$port/admin/projections" | grep -o '"name":"[a-z_]*","generation":[0-9]*' | head -3
