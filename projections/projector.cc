@@ -69,20 +69,38 @@ void ingest_sorted(rocksdb::DB* db, const events::StagedWrites& writes,
   finish();
 }
 
-// A build of many chunks ingests many L0 files into its families; while it runs, the write
-// stall triggers of those families are raised (changing options rewrites the OPTIONS file, so
-// small builds leave them alone).
+// A build of many chunks ingests many L0 files into its families; while it runs, their write
+// stall triggers are raised. Changing options rewrites the OPTIONS file, so small builds leave
+// them alone.
 constexpr std::uint64_t kBulkEvents = 16 * kRebuildChunk;
 void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bool bulk) {
   for (const auto& t : targets) {
     db->SetOptions(
         t.cf,
-        bulk ? std::unordered_map<std::string, std::string>{{"level0_slowdown_writes_trigger",
-                                                             "1000"},
-                                                            {"level0_stop_writes_trigger", "1000"}}
-             : std::unordered_map<std::string, std::string>{
-                   {"level0_slowdown_writes_trigger", "20"}, {"level0_stop_writes_trigger", "36"}});
+        bulk
+            ? std::unordered_map<std::string, std::string>{{"disable_auto_compactions", "true"},
+                                                           {"level0_slowdown_writes_trigger",
+                                                            "100000"},
+                                                           {"level0_stop_writes_trigger", "100000"}}
+            : std::unordered_map<std::string, std::string>{{"disable_auto_compactions", "false"},
+                                                           {"level0_slowdown_writes_trigger", "20"},
+                                                           {"level0_stop_writes_trigger", "36"}});
   }
+}
+
+// Compacts each target's family to its last level, `threads` families at a time.
+void compact_families(rocksdb::DB* db, std::span<const BuildTarget> targets, unsigned threads) {
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < std::max(1u, threads); ++t) {
+    pool.emplace_back([&] {
+      rocksdb::CompactRangeOptions co;
+      for (std::size_t i; (i = next++) < targets.size();) {
+        db->CompactRange(co, targets[i].cf, nullptr, nullptr);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
 }
 
 std::string state_value(std::uint64_t generation, std::uint64_t position) {
@@ -277,10 +295,11 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   return st;
 }
 
-std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
-                         rocksdb::DB* db, std::span<const BuildTarget> targets,
-                         const rocksdb::Options& file_options, const std::string& scratch,
-                         const std::function<bool(std::uint64_t)>& progress) {
+static std::uint64_t build_serial(const events::EventStore& source, std::uint64_t from,
+                                  std::uint64_t to, rocksdb::DB* db,
+                                  std::span<const BuildTarget> targets,
+                                  const rocksdb::Options& file_options, const std::string& scratch,
+                                  const std::function<bool(std::uint64_t)>& progress) {
   // A generation being built is read by nobody else, so its rows skip the memtable: each chunk's
   // writes (latest per key, in key order) become one SST file per family, ingested at once, where
   // later chunks' reads see them.
@@ -315,6 +334,74 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
   return done;
 }
 
+std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
+                         rocksdb::DB* db, std::span<const BuildTarget> targets,
+                         const rocksdb::Options& file_options, const std::string& scratch,
+                         const std::function<bool(std::uint64_t)>& progress, unsigned threads) {
+  threads = std::min<unsigned>(threads, static_cast<unsigned>(targets.size()));
+  if (threads <= 1 || to - from + 1 < 4 * kRebuildChunk) {
+    return build_serial(source, from, to, db, targets, file_options, scratch, progress);
+  }
+  // Read models are independent: each thread reads the log itself and builds its share of them.
+  // The first chunk is built one read model at a time to measure what each costs on this log;
+  // the shares are then balanced on those costs (longest first). Progress reports the slowest.
+  const std::uint64_t probe_to = from + kRebuildChunk - 1;
+  std::vector<std::pair<double, std::size_t>> costs;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    build_serial(source, from, probe_to, db, targets.subspan(i, 1), file_options,
+                 scratch + "/probe", {});
+    costs.emplace_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                       i);
+  }
+  from = probe_to + 1;
+  if (progress && !progress(probe_to)) return probe_to;
+  std::sort(costs.rbegin(), costs.rend());
+  std::vector<std::vector<BuildTarget>> shares(threads);
+  std::vector<double> load(threads, 0.0);
+  for (const auto& [cost, i] : costs) {
+    const auto least =
+        static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    shares[least].push_back(targets[i]);
+    load[least] += cost;
+  }
+  if (from > to) return to;
+  std::vector<std::atomic<std::uint64_t>> reached(threads);
+  for (auto& r : reached) r = from - 1;
+  std::atomic<bool> cancelled{false};
+  std::mutex progress_mutex;
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> errors(threads);
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      try {
+        build_serial(source, from, to, db, shares[t], file_options,
+                     scratch + "/" + std::to_string(t), [&](std::uint64_t pos) {
+                       reached[t] = pos;
+                       std::uint64_t slowest = pos;
+                       for (const auto& r : reached) slowest = std::min<std::uint64_t>(slowest, r);
+                       if (progress) {
+                         std::lock_guard lock(progress_mutex);
+                         if (!progress(slowest)) cancelled = true;
+                       }
+                       return !cancelled.load();
+                     });
+      } catch (...) {
+        errors[t] = std::current_exception();
+        cancelled = true;
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  std::filesystem::remove_all(scratch);
+  for (auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  std::uint64_t slowest = to;
+  for (const auto& r : reached) slowest = std::min<std::uint64_t>(slowest, r);
+  return slowest;
+}
+
 RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t until,
                                  const std::function<void(const RebuildProgress&)>& progress) {
   const auto started = std::chrono::steady_clock::now();
@@ -336,15 +423,19 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   RebuildResult result;
   result.until = until;
-  // Compaction of the ingested files is left to RocksDB's background work.
   const bool bulk = until >= kBulkEvents;
   if (bulk) set_bulk_triggers(store_.db(), targets, true);
-  build_into(store_, 1, until, store_.db(), targets, store_.family_file_options(),
-             store_.dir() + "/rebuild-scratch", [&](std::uint64_t pos) {
-               if (progress) progress({pos, until});
-               return true;
-             });
+  build_into(
+      store_, 1, until, store_.db(), targets, store_.family_file_options(),
+      store_.dir() + "/rebuild-scratch",
+      [&](std::uint64_t pos) {
+        if (progress) progress({pos, until});
+        return true;
+      },
+      std::max(1u, std::thread::hardware_concurrency()));
   result.events = until;
+  // Compaction of the ingested files is left to RocksDB's background work (the server reads
+  // through L0 until then); an online rebuild compacts before its swap instead.
   if (bulk) set_bulk_triggers(store_.db(), targets, false);
 
   // The swap: one synced write points every rebuilt read model at its new generation.
@@ -397,7 +488,8 @@ std::vector<ReadModelStatus> read_models_at(const events::EventStore& source, st
   for (std::size_t i = 0; i < projections.size(); ++i) {
     targets.push_back({projections[i].get(), handles[i + 1]});
   }
-  build_into(source, 1, at, db.get(), targets, options, scratch_dir + "/sst");
+  build_into(source, 1, at, db.get(), targets, options, scratch_dir + "/sst", {},
+             std::max(1u, std::thread::hardware_concurrency()));
   std::vector<ReadModelStatus> out;
   for (const auto& t : targets) {
     ReadModelStatus st = digest_family(db.get(), t.cf, t.projection->row_prefix(), nullptr);
@@ -519,8 +611,7 @@ void Projector::run_online(OnlineJob& job) {
     if (compacted) break;
     // Fold the ingested files before live writes reach the new generations.
     if (bulk) {
-      rocksdb::CompactRangeOptions co;
-      for (const auto& t : job.targets) store_.db()->CompactRange(co, t.cf, nullptr, nullptr);
+      compact_families(store_.db(), job.targets, 1);
       set_bulk_triggers(store_.db(), job.targets, false);
     }
     compacted = true;

@@ -67,11 +67,13 @@ struct BuildTarget {
 // Applies events from..to of `source` to each target's family in `db` with the live projection
 // code, writing each chunk's rows as SST files (in `scratch`) that are ingested at once. Calls
 // `progress` after each chunk with the last position applied; returning false stops early.
-// Returns the last position applied.
+// With `threads` > 1 the targets are shared out between that many threads, each reading the log.
+// Returns the last position applied to every target.
 std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
                          rocksdb::DB* db, std::span<const BuildTarget> targets,
                          const rocksdb::Options& file_options, const std::string& scratch,
-                         const std::function<bool(std::uint64_t)>& progress = {});
+                         const std::function<bool(std::uint64_t)>& progress = {},
+                         unsigned threads = 1);
 
 // Time travel: every named read model (all when empty) as of position `at`, built into a scratch
 // RocksDB under `scratch_dir` (removed afterwards); `source` is not written, so it may be a
