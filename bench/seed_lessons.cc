@@ -3,11 +3,10 @@
 // Usage: seed_lessons DIR N
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <string>
 
+#include "bench/seed_window.h"
 #include "commands/command_bus.h"
 #include "commands/lessons.h"
 #include "projections/projector.h"
@@ -19,17 +18,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: seed_lessons DIR N\n");
     return 2;
   }
-  const std::string dir = argv[1];
   const std::int64_t n = std::stoll(argv[2]);
-  events::StoreOptions o;
-  o.dir = dir;
-  o.sync = false;  // seeding only; the benchmark under test is the rebuild
-  auto opened = events::EventStore::open(o);
-  if (!opened) {
-    std::fprintf(stderr, "%s\n", opened.error().detail.c_str());
-    return 3;
-  }
-  auto& store = **opened;
+  auto opened = bench::open_unsynced(argv[1]);  // the benchmark under test is the rebuild
+  if (!opened) return 3;
+  auto& store = *opened;
   projections::Projector projector(store, projections::all_projections());
   projector.open();
   projector.attach();
@@ -37,20 +29,10 @@ int main(int argc, char** argv) {
   Config config;
   commands::LessonCommands lessons(bus, config);
 
-  std::mutex m;
-  std::condition_variable cv;
-  std::int64_t in_flight = 0, failed = 0;
-  auto done = [&](const commands::Reply& r) {
-    std::lock_guard lock(m);
-    if (!r.ok()) ++failed;
-    --in_flight;
-    cv.notify_one();
-  };
+  bench::SeedWindow window;
+  auto done = window.done();
   auto submit = [&](auto&& fn) {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return in_flight < 4096; });
-    ++in_flight;
-    lock.unlock();
+    window.acquire(4096);
     fn();
   };
   const auto start = std::chrono::steady_clock::now();
@@ -75,13 +57,11 @@ int main(int argc, char** argv) {
       });
     }
   }
-  {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return in_flight == 0; });
-  }
+  window.drain();
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("seeded %lld lessons, head %llu, %.1f s, failed %lld\n", static_cast<long long>(n),
-              static_cast<unsigned long long>(store.head()), secs, static_cast<long long>(failed));
-  return failed == 0 ? 0 : 1;
+              static_cast<unsigned long long>(store.head()), secs,
+              static_cast<long long>(window.failed()));
+  return window.failed() == 0 ? 0 : 1;
 }

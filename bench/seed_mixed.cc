@@ -4,12 +4,11 @@
 // left for `annals rebuild` to build), and commits are not synced: the benchmark under test is
 // what reads the log, not the seeding. Usage: seed_mixed DIR N
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench/seed_window.h"
 #include "commands/capabilities.h"
 #include "commands/command_bus.h"
 #include "commands/ledger.h"
@@ -24,16 +23,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: seed_mixed DIR N\n");
     return 2;
   }
-  events::StoreOptions o;
-  o.dir = argv[1];
-  o.sync = false;
   const std::int64_t target = std::stoll(argv[2]);
-  auto opened = events::EventStore::open(o);
-  if (!opened) {
-    std::fprintf(stderr, "%s\n", opened.error().detail.c_str());
-    return 3;
-  }
-  auto& store = **opened;
+  auto opened = bench::open_unsynced(argv[1]);
+  if (!opened) return 3;
+  auto& store = *opened;
   projections::Projector projector(store, projections::all_projections());
   projector.open();  // generation 1 of every read model stays empty: not attached
   Config config;
@@ -44,24 +37,10 @@ int main(int argc, char** argv) {
   commands::SkillCommands skills(bus, config, [](std::vector<commands::SkillEffect>) {});
   const commands::CommandContext ctx{"bench", "seed", std::nullopt, "", std::nullopt};
 
-  std::mutex m;
-  std::condition_variable cv;
-  std::int64_t in_flight = 0, failed = 0;
-  auto wait_below = [&](std::int64_t window) {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return in_flight < window; });
-    ++in_flight;
-  };
-  auto done = [&](const commands::Reply& r) {
-    std::lock_guard lock(m);
-    if (!r.ok()) ++failed;
-    --in_flight;
-    cv.notify_all();
-  };
-  auto drain = [&] {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return in_flight == 0; });
-  };
+  bench::SeedWindow window;
+  auto wait_below = [&](std::int64_t limit) { window.acquire(limit); };
+  auto done = window.done();
+  auto drain = [&] { window.drain(); };
   const char* caps[] = {"parse_task", "summarize", "classify", "extract_dates", "route"};
   for (const char* name : caps) {
     capability::Fields cap;
@@ -110,10 +89,7 @@ int main(int argc, char** argv) {
         commands::DivergenceDraft div;
         div.submitted = 0.3 + static_cast<double>(i % 7) / 10.0;
         div.diff_summary = R"({"skill_output":{"title":"Pay rent"}})";
-        {
-          std::lock_guard lock(m);
-          ++in_flight;
-        }
+        window.acquire();
         skills.record_divergence(run_id, div, ctx, done);
       }
       done(r);
@@ -153,6 +129,6 @@ int main(int argc, char** argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("seeded %llu events in %.1f s (%.0f events/s), %lld commands failed\n",
               static_cast<unsigned long long>(store.head()), secs,
-              static_cast<double>(store.head()) / secs, static_cast<long long>(failed));
+              static_cast<double>(store.head()) / secs, static_cast<long long>(window.failed()));
   return 0;
 }

@@ -2,12 +2,11 @@
 // command path (skill commands on the writer thread with group commit and the live projector).
 // Prints the skill id. Usage: seed_skill DIR N
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "bench/seed_window.h"
 #include "server/core.h"
 
 using namespace annals;
@@ -22,20 +21,9 @@ int main(int argc, char** argv) {
   const std::int64_t n = std::stoll(argv[2]);
   server::Core core(config);
   const commands::CommandContext ctx{"bench", "seed", std::nullopt, "", std::nullopt};
-  std::mutex m;
-  std::condition_variable cv;
-  std::int64_t in_flight = 0, failed = 0;
-  auto wait_below = [&](std::int64_t window) {
-    std::unique_lock lock(m);
-    cv.wait(lock, [&] { return in_flight < window; });
-    ++in_flight;
-  };
-  auto done = [&](const commands::Reply& r) {
-    std::lock_guard lock(m);
-    if (!r.ok()) ++failed;
-    --in_flight;
-    cv.notify_all();
-  };
+  bench::SeedWindow window;
+  auto wait_below = [&](std::int64_t limit) { window.acquire(limit); };
+  auto done = window.done();
   capability::Fields cap;
   cap.name = "parse_task";
   cap.trigger_type = "on_message";
@@ -81,17 +69,13 @@ int main(int argc, char** argv) {
         div.submitted = 0.3 + static_cast<double>(i % 7) / 10.0;
         div.diff_summary =
             R"({"skill_output":{"title":"Pay rent"},"claude_output":{"title":"Pay the rent"}})";
-        {
-          std::lock_guard lock(m);
-          ++in_flight;
-        }
+        window.acquire();
         core.skills->record_divergence(run_id, div, ctx, done);
       }
       done(r);
     });
   }
-  std::unique_lock lock(m);
-  cv.wait(lock, [&] { return in_flight == 0; });
+  window.drain();
   std::printf("%s\n", skill_id.c_str());
-  return failed > 0 ? 1 : 0;
+  return window.failed() > 0 ? 1 : 0;
 }

@@ -575,9 +575,16 @@ void Projector::wait_for_rebuilds() {
 void Projector::run_online(OnlineJob& job) {
   // The background build yields the CPU to request handling and the writer.
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  // Forgets this job's entries (a later rebuild of the same read model may have its own by now).
+  auto forget = [this, &job] {
+    for (std::size_t i = 0; i < job.targets.size(); ++i) {
+      auto it = online_.find(job.targets[i].projection->name());
+      if (it != online_.end() && it->second.generation == job.generations[i]) online_.erase(it);
+    }
+  };
   auto finish = [&](bool swapped) {
     std::lock_guard lock(online_mutex_);
-    for (const auto& t : job.targets) online_.erase(std::string(t.projection->name()));
+    forget();
     if (!swapped) {
       for (std::size_t i = 0; i < job.targets.size(); ++i) {
         store_.drop_column_family(
@@ -641,7 +648,15 @@ void Projector::run_online(OnlineJob& job) {
         tx.publish_catalog(make_catalog());
         return true;
       },
-      [&swapped](const std::optional<Problem>& failure) { swapped.set_value(!failure); }});
+      [&](const std::optional<Problem>& failure) {
+        // Durable and published: the read models serve from the new generations, so they may be
+        // rebuilt again at once.
+        if (!failure) {
+          std::lock_guard lock(online_mutex_);
+          forget();
+        }
+        swapped.set_value(!failure);
+      }});
   const bool ok = swapped.get_future().get();
   if (ok) {
     for (std::size_t i = 0; i < job.models.size(); ++i) {

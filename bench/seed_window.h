@@ -1,0 +1,65 @@
+// Shared by the seeders: a bound on the commands in flight on the asynchronous command path, and
+// a store opened for seeding.
+#pragma once
+
+#include <condition_variable>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "commands/reply.h"
+#include "events/store.h"
+
+namespace annals::bench {
+
+class SeedWindow {
+ public:
+  // Waits until fewer than `limit` commands are in flight, then counts one more.
+  void acquire(std::int64_t limit = std::numeric_limits<std::int64_t>::max()) {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [&] { return in_flight_ < limit; });
+    ++in_flight_;
+  }
+  // A command's reply: one fewer in flight (and one more failure unless it succeeded).
+  void release(const commands::Reply& r) {
+    std::lock_guard lock(m_);
+    if (!r.ok()) ++failed_;
+    --in_flight_;
+    cv_.notify_all();
+  }
+  auto done() {
+    return [this](const commands::Reply& r) { release(r); };
+  }
+  // Waits until every command acquired so far has replied.
+  void drain() {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [&] { return in_flight_ == 0; });
+  }
+  std::int64_t failed() {
+    std::lock_guard lock(m_);
+    return failed_;
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::int64_t in_flight_ = 0, failed_ = 0;
+};
+
+// Opens (creating) the store at `dir` without syncing commits: seeding only, the benchmark under
+// test comes after. nullptr (with the message printed) when it cannot open.
+inline std::unique_ptr<events::EventStore> open_unsynced(const std::string& dir) {
+  events::StoreOptions o;
+  o.dir = dir;
+  o.sync = false;
+  auto opened = events::EventStore::open(o);
+  if (!opened) {
+    std::fprintf(stderr, "%s\n", opened.error().detail.c_str());
+    return nullptr;
+  }
+  return std::move(*opened);
+}
+
+}  // namespace annals::bench
