@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -86,9 +87,32 @@ TEST(Nightly, NT02NT03BudgetArithmetic) {
     inv.invocation.task_type = "spend_task";
     inv.invocation.cost_micro_usd = spend;
     ASSERT_EQ(h.run([&](auto ctx, auto done) { h.ledger().record(inv, ctx, done); }).status, 201);
+    const std::uint64_t before = h.store().head();
     const auto r = h.core().nightly->run("manual");
     ASSERT_EQ(r.status, 201) << r.body;
     const json nr = json::parse(r.body);
+    // NT-01: the run's events in step order (here: the detector's candidate, the evolution
+    // scheduler, the drafter dismissing that candidate), NightlyRunCompleted last, all correlated
+    // by its id.
+    const std::map<std::string, int> rank = {
+        {"CandidateReported", 0}, {"EvolutionScheduled", 1},
+        {"DraftScheduled", 2},    {"CandidateStatusChanged", 2},  // dismissals
+        {"SkillStateChanged", 3}, {"NightlyRunCompleted", 5}};
+    std::vector<std::string> types;
+    int last_rank = -1;
+    h.store().read_range(before + 1, h.store().head(), [&](const events::StoredEvent& e) {
+      types.emplace_back(e.type_name());
+      EXPECT_EQ(e.event().correlation_id()->str(), nr["id"].get<std::string>());
+      EXPECT_TRUE(rank.contains(types.back())) << types.back();
+      const int k = rank.contains(types.back()) ? rank.at(types.back()) : last_rank;
+      EXPECT_GE(k, last_rank) << types.back();
+      last_rank = k;
+      return true;
+    });
+    ASSERT_FALSE(types.empty());
+    EXPECT_EQ(types.back(), "NightlyRunCompleted");
+    EXPECT_EQ(std::count(types.begin(), types.end(), "EvolutionScheduled"),
+              static_cast<long>(expected_scheduled));
     EXPECT_EQ(nr["evolution_scheduled"].size(), expected_scheduled) << spend;
     EXPECT_EQ(nr["budget"]["remaining_at_start_usd"], (20'000'000 - spend) / 1e6);
     EXPECT_DOUBLE_EQ(nr["budget"]["remaining_at_end_usd"].get<double>(), remaining_end);
