@@ -200,6 +200,16 @@ void Projector::open(bool catch_up) {
     }
     if (catch_up) this->catch_up(m);
   }
+  if (writable) {
+    // Chunk files of rebuilds that did not finish (their generations were dropped above).
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(store_.dir(), ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name == "rebuild-scratch" || name.starts_with("online-rebuild-")) {
+        std::filesystem::remove_all(entry.path(), ec);
+      }
+    }
+  }
   store_.refresh_view();
   publish_catalog();
 }

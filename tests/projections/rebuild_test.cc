@@ -84,8 +84,11 @@ TEST(OnlineRebuild, AnInterruptedRebuildLeavesTheOldGenerationInUse) {
                    {"lessons"}, 0,
                    [](const projections::RebuildProgress&) { throw std::runtime_error("killed"); }),
                std::runtime_error);
+  EXPECT_TRUE(std::filesystem::exists(h.dir() + "/rebuild-scratch"));
   h.close();
   h.open();
+  EXPECT_FALSE(std::filesystem::exists(h.dir() + "/rebuild-scratch"))
+      << "leftover chunk files are removed at open";
   const auto reopened = h.projector().status("lessons");
   EXPECT_EQ(reopened->generation, before->generation);
   EXPECT_EQ(reopened->digest, before->digest);
