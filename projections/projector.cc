@@ -27,8 +27,9 @@ std::string family_name(std::string_view name, std::uint64_t generation) {
 }
 
 constexpr std::uint64_t kCatchUpChunk = 4096;
-// Events per SST file of an offline rebuild: small enough for the staged rows to stay in cache.
-constexpr std::uint64_t kRebuildChunk = 4096;
+// Events per chunk of a rebuild (one SST file per read model): large enough that per-file costs
+// (ingestion, L0 files for later reads and compaction) stay small, small enough for memory.
+constexpr std::uint64_t kRebuildChunk = 16384;
 // An online rebuild hands over to the writer thread once this close to the head.
 constexpr std::uint64_t kSwapLag = 256;
 
@@ -349,7 +350,7 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
                          const rocksdb::Options& file_options, const std::string& scratch,
                          const std::function<bool(std::uint64_t)>& progress, unsigned threads) {
   threads = std::min<unsigned>(threads, static_cast<unsigned>(targets.size()));
-  if (threads <= 1 || to - from + 1 < 4 * kRebuildChunk) {
+  if (threads <= 1 || to - from + 1 < 2 * kRebuildChunk) {
     return build_serial(source, from, to, db, targets, file_options, scratch, progress);
   }
   // Read models are independent: each thread reads the log itself and builds its share of them.

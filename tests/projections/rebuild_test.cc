@@ -113,7 +113,7 @@ TEST(OfflineRebuild, ThreadedBuildsGiveTheLiveDigests) {
   std::mutex m;
   std::condition_variable cv;
   int pending = 0, failed = 0;
-  for (int i = 0; i < 20000; ++i) {
+  for (int i = 0; i < 40000; ++i) {
     {
       std::unique_lock lock(m);
       cv.wait(lock, [&] { return pending < 512; });
@@ -140,7 +140,7 @@ TEST(OfflineRebuild, ThreadedBuildsGiveTheLiveDigests) {
   const auto at = projections::read_models_at(h.store(), h.store().head(), {}, h.dir() + "-tt");
   for (const auto& st : at) EXPECT_EQ(st.digest, live.at(st.name)) << st.name;
   const auto rebuilt = h.projector().rebuild({}, 0);
-  EXPECT_EQ(rebuilt.events, 20001u);
+  EXPECT_EQ(rebuilt.events, 40001u);
   for (const auto& st : rebuilt.read_models) EXPECT_EQ(st.digest, live.at(st.name)) << st.name;
 }
 
