@@ -133,7 +133,9 @@ TEST(Cli, DigestAtAPositionGivesEveryReadModelAsOfThatPosition) {
   for (int i = 0; i < 6; ++i) {
     ASSERT_EQ(c.post("/lessons", R"({"lesson_type":"t)" + std::to_string(i % 2) + R"("})").status,
               201);
-    if (i == 3) ASSERT_EQ(c.post("/lessons/2", R"({"status":"closed"})").status, 200);
+    if (i == 3) {
+      ASSERT_EQ(c.post("/lessons/2", R"({"status":"closed"})").status, 200);
+    }
     ASSERT_EQ(c.post("/admin/invocations",
                      R"({"task_type":"parse_task","cost_usd":0.25,"at":"2026-11-20T10:00:00Z"})")
                   .status,
