@@ -179,11 +179,8 @@ void Projector::open(bool catch_up) {
   const bool writable = !store_.read_only();
   for (auto& m : models_) {
     const std::string name(m.projection->name());
-    std::string state;
-    if (meta_ != nullptr &&
-        store_.db()->Get(store_.read_view().options(), meta_, name, &state).ok() &&
-        state.size() == 16) {
-      m.generation = events::read_u64_be(state);
+    if (const auto state = read_state(store_.read_view(), name)) {
+      m.generation = state->generation;
     } else if (writable) {
       m.generation = 1;
       rocksdb::WriteOptions wo;
@@ -222,14 +219,29 @@ void Projector::attach() {
       });
 }
 
+rocksdb::ColumnFamilyHandle* Projector::empty_family(std::string_view name,
+                                                     std::uint64_t generation) {
+  const std::string fam = family_name(name, generation);
+  store_.drop_column_family(fam);  // a leftover of an interrupted rebuild
+  return store_.column_family(fam);
+}
+
 std::uint64_t Projector::checkpoint(std::string_view name) const {
-  std::string state;
-  if (meta_ != nullptr &&
-      store_.db()->Get(store_.read_view().options(), meta_, std::string(name), &state).ok() &&
-      state.size() == 16) {
-    return events::read_u64_be(state, 8);
+  const auto state = read_state(store_.read_view(), name);
+  return state ? state->position : 0;
+}
+
+std::optional<Projector::State> Projector::read_state(const events::ReadView& view,
+                                                      std::string_view name) const {
+  std::string value;
+  if (meta_ == nullptr ||
+      !store_.db()
+           ->Get(view.options(), meta_, rocksdb::Slice(name.data(), name.size()), &value)
+           .ok() ||
+      value.size() != 16) {
+    return std::nullopt;
   }
-  return 0;
+  return State{events::read_u64_be(value), events::read_u64_be(value, 8)};
 }
 
 rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
@@ -297,10 +309,9 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   // The checkpoint, the generation and the rows are read at one durable snapshot.
   const rocksdb::ReadOptions ro = view.options();
   ReadModelStatus st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
-  std::string state;
-  if (store_.db()->Get(ro, meta_, std::string(name), &state).ok() && state.size() == 16) {
-    st.generation = events::read_u64_be(state);
-    st.position = events::read_u64_be(state, 8);
+  if (const auto state = read_state(view, name)) {
+    st.generation = state->generation;
+    st.position = state->position;
   }
   st.name = std::string(name);
   return st;
@@ -426,10 +437,8 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
     Model* m = find(n);
     if (m == nullptr) continue;
     const std::uint64_t gen = m->generation + 1;
-    const std::string fam = family_name(n, gen);
-    store_.drop_column_family(fam);  // a leftover of an interrupted rebuild
     models.emplace_back(m, gen);
-    targets.push_back({m->projection.get(), store_.column_family(fam)});
+    targets.push_back({m->projection.get(), empty_family(n, gen)});
   }
 
   RebuildResult result;
@@ -545,16 +554,10 @@ std::expected<std::vector<std::pair<std::string, std::uint64_t>>, Problem> Proje
   const events::ReadView view = store_.read_view();
   for (const auto& n : names) {
     Model* m = find(n);
-    std::string state;
-    std::uint64_t live = 1;
-    if (store_.db()->Get(view.options(), meta_, n, &state).ok() && state.size() == 16) {
-      live = events::read_u64_be(state);
-    }
-    const std::uint64_t gen = live + 1;
-    const std::string fam = family_name(n, gen);
-    store_.drop_column_family(fam);
+    const auto state = read_state(view, n);
+    const std::uint64_t gen = (state ? state->generation : 1) + 1;
     job->models.push_back(m);
-    job->targets.push_back({m->projection.get(), store_.column_family(fam)});
+    job->targets.push_back({m->projection.get(), empty_family(n, gen)});
     job->generations.push_back(gen);
     online_[n] = OnlineRebuild{gen, 0, now};
     started.emplace_back(n, gen);

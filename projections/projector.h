@@ -140,6 +140,14 @@ class Projector {
   void run_online(OnlineJob& job);
   void publish_catalog();
   std::shared_ptr<const events::Catalog> make_catalog() const;
+  // A read model's (generation, checkpoint) in the "projections" family at `view`.
+  struct State {
+    std::uint64_t generation = 0;
+    std::uint64_t position = 0;
+  };
+  std::optional<State> read_state(const events::ReadView& view, std::string_view name) const;
+  // The family of a new generation, emptied of what an interrupted rebuild left in it.
+  rocksdb::ColumnFamilyHandle* empty_family(std::string_view name, std::uint64_t generation);
   void apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged);
   void catch_up(Model& m);
   Model* find(std::string_view name);

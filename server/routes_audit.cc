@@ -111,8 +111,11 @@ void list_events(App& app, const CallPtr& c) {
   if (!until) return app.reply_problem(c, until.error());
   bool backward = false;
   if (auto p = read_direction(*c, backward)) return app.reply_problem(c, *p);
+  EventFilter filter = read_filter(*c);
+  filter.since = *since;
+  filter.until = *until;
   app.after_min_position(c, [&app, c, from = *from, to = *to, limit = limit->value_or(1000),
-                             since = *since, until = *until, backward, filter = read_filter(*c)] {
+                             backward, filter = std::move(filter)] {
     const std::uint64_t head = app.store().head();
     const std::uint64_t lo = backward ? 1 : static_cast<std::uint64_t>(from.value_or(1));
     std::uint64_t hi = std::min<std::uint64_t>(head, to ? static_cast<std::uint64_t>(*to) : head);
@@ -126,10 +129,7 @@ void list_events(App& app, const CallPtr& c) {
         next = e.position;
         return false;
       }
-      const auto& ev = e.event();
       if (!filter.matches(e)) return true;
-      if (since && ev.recorded_at() < *since) return true;
-      if (until && ev.recorded_at() >= *until) return true;
       body.add(e);
       return true;
     };

@@ -14,15 +14,6 @@ constexpr std::size_t kMaxBytes = 256 * 1024;
 constexpr std::uint64_t kMaxScan = 16384;
 }  // namespace
 
-bool EventFilter::matches(const events::StoredEvent& e) const {
-  const auto* s = e.event().stream();
-  const std::string_view sv = s ? s->string_view() : std::string_view();
-  if (stream && sv != *stream) return false;
-  if (category && sv.substr(0, sv.find('-')) != *category) return false;
-  if (!types.empty() && !types.contains(std::string(e.type_name()))) return false;
-  return true;
-}
-
 class SseHub::Subscription : public BodySource {
  public:
   Subscription(std::shared_ptr<SseHub> hub, std::uint64_t from, EventFilter filter)

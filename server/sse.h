@@ -18,17 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "events/event_filter.h"
 #include "events/store.h"
 #include "server/http_types.h"
 
 namespace annals::server {
 
-struct EventFilter {
-  std::optional<std::string> stream;
-  std::optional<std::string> category;
-  std::set<std::string> types;
-  bool matches(const events::StoredEvent& e) const;
-};
+using events::EventFilter;
 
 class SseHub : public std::enable_shared_from_this<SseHub> {
  public:

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "domain/json_text.h"
+#include "events/event_filter.h"
 #include "events/event_json.h"
 #include "events/verify.h"
 #include "projections/projector.h"
@@ -159,8 +160,8 @@ int run_replay(const Args& a) {
   }
   auto from = uint_flag(a, "from", 1), to = uint_flag(a, "to", 0), limit = uint_flag(a, "limit", 0);
   if (!from || !to || !limit) return kUsage;
-  std::optional<Micros> since, until;
-  for (auto [name, slot] : {std::pair{"since", &since}, std::pair{"until", &until}}) {
+  events::EventFilter filter;
+  for (auto [name, slot] : {std::pair{"since", &filter.since}, std::pair{"until", &filter.until}}) {
     if (auto v = a.get(name)) {
       *slot = parse_instant(*v);
       if (!*slot) {
@@ -174,22 +175,16 @@ int run_replay(const Args& a) {
     std::cerr << "annals replay: --format is ndjson or pretty\n";
     return kUsage;
   }
-  std::set<std::string> types;
-  for (const auto& t : a.all("type")) types.insert(t);
-  const auto stream = a.get("stream"), category = a.get("category");
+  for (const auto& t : a.all("type")) filter.types.insert(t);
+  filter.stream = a.get("stream");
+  filter.category = a.get("category");
   int code = kOk;
   auto store = open_store(a, true, code);
   if (!store) return code;
   std::uint64_t written = 0;
   std::string line;
   store->read_range(*from, *to == 0 ? store->head() : *to, [&](const events::StoredEvent& e) {
-    const auto& ev = e.event();
-    const std::string_view s = ev.stream() ? ev.stream()->string_view() : std::string_view();
-    if ((stream && s != *stream) || (category && s.substr(0, s.find('-')) != *category) ||
-        (!types.empty() && !types.contains(std::string(e.type_name()))) ||
-        (since && ev.recorded_at() < *since) || (until && ev.recorded_at() >= *until)) {
-      return true;
-    }
+    if (!filter.matches(e)) return true;
     line = events::render_event(e);
     if (format == "pretty") {
       std::cout << nlohmann::ordered_json::parse(line).dump(2) << "\n\n";

@@ -56,6 +56,22 @@ class SkillsHttp : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << target << " " << r.body;
     return json::parse(r.body, nullptr, false);
   }
+  // Registers the `summarize` capability and records `n` of its invocations at `cost_usd` each.
+  void summarize_with_invocations(int n, double cost_usd) {
+    ASSERT_EQ(client_
+                  ->post("/admin/capabilities",
+                         R"({"name":"summarize","trigger_type":"on_message"})", kOps)
+                  .status,
+              201);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(
+          post("/admin/invocations",
+               {{"task_type", "summarize"}, {"cost_usd", cost_usd}, {"output", {{"summary", "x"}}}},
+               kWorker)
+              .status,
+          201);
+    }
+  }
   static json version() {
     return {{"yaml_backbone", "steps:\n  - name: extract\n    kind: llm\n"},
             {"step_content", {{"extract", "Extract the task fields"}}},
@@ -625,18 +641,7 @@ TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
 TEST_F(SkillsHttp, DetectorRegistrationsAndDismissal) {
   // Registered, so the nightly drafting step keeps the candidate (the spent budget leaves no room
   // for a draft).
-  ASSERT_EQ(
-      client_
-          ->post("/admin/capabilities", R"({"name":"summarize","trigger_type":"on_message"})", kOps)
-          .status,
-      201);
-  for (int i = 0; i < 200; ++i) {
-    ASSERT_EQ(post("/admin/invocations",
-                   {{"task_type", "summarize"}, {"cost_usd", 0.10}, {"output", {{"summary", "x"}}}},
-                   kWorker)
-                  .status,
-              201);
-  }
+  ASSERT_NO_FATAL_FAILURE(summarize_with_invocations(200, 0.10));
   for (int i = 0; i < 200; ++i) {  // excluded task type (DT-06)
     ASSERT_EQ(
         post("/admin/invocations", {{"task_type", "skill_evolution"}, {"cost_usd", 0.10}}, kWorker)
@@ -706,18 +711,7 @@ TEST_F(SkillsHttp, DetectorRegistrationsAndDismissal) {
 }
 
 TEST_F(SkillsHttp, DraftingFromACandidateToADraftSkill) {
-  ASSERT_EQ(
-      client_
-          ->post("/admin/capabilities", R"({"name":"summarize","trigger_type":"on_message"})", kOps)
-          .status,
-      201);
-  for (int i = 0; i < 100; ++i) {
-    ASSERT_EQ(post("/admin/invocations",
-                   {{"task_type", "summarize"}, {"cost_usd", 0.06}, {"output", {{"summary", "x"}}}},
-                   kWorker)
-                  .status,
-              201);
-  }
+  ASSERT_NO_FATAL_FAILURE(summarize_with_invocations(100, 0.06));
   for (int i = 0; i < 100; ++i) {  // a candidate whose capability is not registered
     ASSERT_EQ(post("/admin/invocations", {{"task_type", "ghost_task"}, {"cost_usd", 0.06}}, kWorker)
                   .status,
