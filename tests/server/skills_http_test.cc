@@ -77,9 +77,10 @@ class SkillsHttp : public ::testing::Test {
             {"step_content", {{"extract", "Extract the task fields"}}},
             {"output_schemas", {{"extract", {{"type", "object"}}}}}};
   }
-  // Registers a skill with a version in `state` and returns its S+.
-  json register_skill(const std::string& state, bool gate) {
-    auto r = post("/admin/skills", {{"capability_name", "parse_task"},
+  // Registers a skill of `capability` with a version in `state` and returns its S+.
+  json register_skill(const std::string& state, bool gate,
+                      const std::string& capability = "parse_task") {
+    auto r = post("/admin/skills", {{"capability_name", capability},
                                     {"requires_human_gate", gate},
                                     {"initial_state", state},
                                     {"initial_version", version()}});
@@ -512,12 +513,8 @@ TEST_F(SkillsHttp, LifecycleToDegradedThenEvolution) {
       client_->post("/admin/capabilities", R"({"name":"triage","trigger_type":"on_message"})", kOps)
           .status,
       201);
-  auto t = post("/admin/skills", {{"capability_name", "triage"},
-                                  {"requires_human_gate", false},
-                                  {"initial_state", "sandbox"},
-                                  {"initial_version", version()}});
-  ASSERT_EQ(t.status, 201);
-  const json s2 = json::parse(t.body);
+  const json s2 = register_skill("sandbox", false, "triage");
+  ASSERT_TRUE(s2.contains("id"));
   const std::string id2 = s2["id"];
   transition(id2, "shadow_primary", "human_approval");
   const json run2 = record_run(s2);
@@ -579,11 +576,7 @@ TEST_F(SkillsHttp, NightlyRunSchedulesEvolutionAndSweepsSkills) {
       client_->post("/admin/capabilities", R"({"name":"triage","trigger_type":"on_message"})", kOps)
           .status,
       201);
-  auto t = post("/admin/skills", {{"capability_name", "triage"},
-                                  {"requires_human_gate", false},
-                                  {"initial_state", "sandbox"},
-                                  {"initial_version", version()}});
-  const json s2 = json::parse(t.body);
+  const json s2 = register_skill("sandbox", false, "triage");
   transition(s2["id"], "shadow_primary", "human_approval");
   transition(s2["id"], "trusted", "human_approval");
   ASSERT_EQ(
