@@ -227,6 +227,10 @@ class EventStore {
   void read_range_written(std::uint64_t from, std::uint64_t to,
                           const std::function<bool(const StoredEvent&)>& fn) const;
   std::optional<StoredEvent> read(std::uint64_t position) const;
+  // The event at `position` as `view` sees it (read models that point into the log).
+  std::optional<StoredEvent> read(const ReadView& view, std::uint64_t position) const {
+    return read_at(view.options(), position);
+  }
   // Calls fn for each event with from ≤ position ≤ to, ascending (or descending), until it
   // returns false.
   void read_range(std::uint64_t from, std::uint64_t to,

@@ -51,17 +51,18 @@ std::vector<std::string_view> fields(std::string_view v) {
 }  // namespace
 
 void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  const fb::Payload type = e.type();
+  if (type == fb::Payload::SkillRunRecorded || type == fb::Payload::DivergenceRecorded ||
+      type == fb::Payload::FixtureAdded) {
+    // Evidence leaves the record as it is; its ETag (the stream version) moves on.
+    const std::string id = skill_of(e);
+    if (!id.empty()) rows.put("e" + id, events::u64_be(e.event().version()));
+    return;
+  }
   const std::string id = skill_of(e);
   if (id.empty()) return;
   auto event = events::decode_skill_event(e);
   if (!event) return;
-  if (std::holds_alternative<skill::RunRecorded>(*event) ||
-      std::holds_alternative<skill::DivergenceRecorded>(*event) ||
-      std::holds_alternative<skill::FixtureAdded>(*event)) {
-    // Evidence leaves the record as it is; its ETag (the stream version) moves on.
-    rows.put("e" + id, events::u64_be(e.event().version()));
-    return;
-  }
   const Micros at = e.event().recorded_at();
   std::optional<skill::Skill> s;
   if (!std::holds_alternative<skill::Registered>(*event)) {
@@ -109,29 +110,35 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
 }
 
 void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
-  if (e.type() != fb::Payload::SkillRunRecorded) return;
+  const auto* r = e.event().payload_as_SkillRunRecorded();
   const std::string id = skill_of(e);
-  auto event = events::decode_skill_event(e);
-  if (id.empty() || !event) return;
-  const auto& r = std::get<skill::RunRecorded>(*event);
-  const Micros at = e.event().recorded_at();
-  rows.put("r" + r.run_id, skill::render_run(r, id, at, true));
-  const std::string order = desc_time(r.started_at) + desc(e.position);
-  rows.put("a" + order, r.status + '\0' + id + '\0' + r.run_id);
-  if (r.status != "succeeded") rows.add_counter("f" + id, 1);
-  rows.put("s" + id + '\0' + order, r.status + '\0' + r.skill_version_id + '\0' + r.run_id);
+  if (r == nullptr || id.empty() || r->run_id() == nullptr) return;
+  const std::string position = events::u64_be(e.position);
+  const std::string_view run_id = r->run_id()->string_view();
+  const std::string_view status = r->status() ? r->status()->string_view() : std::string_view();
+  const std::string_view version =
+      r->skill_version_id() ? r->skill_version_id()->string_view() : std::string_view();
+  rows.put(std::string("r").append(run_id), position);
+  const std::string order = desc_time(r->started_at()) + desc(e.position);
+  std::string value = position;
+  value.append(status).append(1, '\0').append(id).append(1, '\0').append(run_id);
+  rows.put("a" + order, value);
+  if (status != "succeeded") rows.add_counter("f" + id, 1);
+  value.resize(position.size());
+  value.append(status).append(1, '\0').append(version).append(1, '\0').append(run_id);
+  rows.put("s" + id + '\0' + order, value);
 }
 
 void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
-  if (e.type() != fb::Payload::DivergenceRecorded) return;
+  const auto* d = e.event().payload_as_DivergenceRecorded();
   const std::string id = skill_of(e);
-  auto event = events::decode_skill_event(e);
-  if (id.empty() || !event) return;
-  const auto& d = std::get<skill::DivergenceRecorded>(*event);
-  const std::string text = skill::render_divergence(d, id, e.event().recorded_at());
-  rows.put("r" + d.divergence_id, text);
-  rows.put("l" + d.run_id, text);
-  rows.put("s" + id + '\0' + desc(e.position), d.divergence_id);
+  if (d == nullptr || id.empty() || d->divergence_id() == nullptr || d->run_id() == nullptr) {
+    return;
+  }
+  const std::string position = events::u64_be(e.position);
+  rows.put(std::string("r").append(d->divergence_id()->string_view()), position);
+  rows.put(std::string("l").append(d->run_id()->string_view()), position);
+  rows.put("s" + id + '\0' + desc(e.position), position);
   // Per skill: the number of divergences and the sum of their agreements (the evolution stats).
   std::int64_t count = 0;
   double sum = 0;
@@ -140,7 +147,7 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
     std::memcpy(&sum, m->data() + 8, 8);
   }
   ++count;
-  sum += d.overall_agreement;
+  sum += d->overall_agreement();
   std::string m(16, '\0');
   std::memcpy(m.data(), &count, 8);
   std::memcpy(m.data() + 8, &sum, 8);
@@ -400,10 +407,34 @@ std::optional<std::string> SkillsQueries::version(const std::string& skill_id,
   return value;
 }
 
+std::optional<std::string> SkillsQueries::run_at(std::string_view position, bool detail) const {
+  if (position.size() < 8) return std::nullopt;
+  const auto e = store_.read(view_, events::read_u64_be(position));
+  if (!e) return std::nullopt;
+  auto event = events::decode_skill_event(*e);
+  const std::string id = skill_of(*e);
+  if (!event || id.empty()) return std::nullopt;
+  const auto* r = std::get_if<skill::RunRecorded>(&*event);
+  if (r == nullptr) return std::nullopt;
+  return skill::render_run(*r, id, e->event().recorded_at(), detail);
+}
+
+std::optional<std::string> SkillsQueries::divergence_at(std::string_view position) const {
+  if (position.size() < 8) return std::nullopt;
+  const auto e = store_.read(view_, events::read_u64_be(position));
+  if (!e) return std::nullopt;
+  auto event = events::decode_skill_event(*e);
+  const std::string id = skill_of(*e);
+  if (!event || id.empty()) return std::nullopt;
+  const auto* d = std::get_if<skill::DivergenceRecorded>(&*event);
+  if (d == nullptr) return std::nullopt;
+  return skill::render_divergence(*d, id, e->event().recorded_at());
+}
+
 std::optional<std::string> SkillsQueries::run(const std::string& run_id) const {
-  std::string value;
-  if (!db_->Get(view_.options(), runs_, "r" + run_id, &value).ok()) return std::nullopt;
-  return value;
+  std::string position;
+  if (!db_->Get(view_.options(), runs_, "r" + run_id, &position).ok()) return std::nullopt;
+  return run_at(position, true);
 }
 
 std::vector<std::string> SkillsQueries::runs(const std::optional<std::string>& skill_id,
@@ -413,21 +444,12 @@ std::vector<std::string> SkillsQueries::runs(const std::optional<std::string>& s
   const std::string prefix = skill_id ? "s" + *skill_id + '\0' : "a";
   return scan(runs_, prefix, p,
               [&](std::string_view, std::string_view value) -> std::optional<std::string> {
-                const auto f = fields(value);
+                if (value.size() < 8) return std::nullopt;
+                const auto f = fields(value.substr(8));
                 if (f.size() < 3) return std::nullopt;
                 if (status && f[0] != *status) return std::nullopt;
                 if (version_id && skill_id && f[1] != *version_id) return std::nullopt;
-                std::string row;
-                if (!db_->Get(view_.options(), runs_, "r" + std::string(f[2]), &row).ok())
-                  return std::nullopt;
-                // `R` is the head of `R+`: the detail members start at "inputs" (an unescaped
-                // quote cannot occur inside the string values before it).
-                const auto detail = row.find(",\"inputs\":");
-                if (detail != std::string::npos) {
-                  row.resize(detail);
-                  row += '}';
-                }
-                return row;
+                return run_at(value.substr(0, 8), false);
               });
 }
 
@@ -454,20 +476,14 @@ std::int64_t SkillsQueries::failed_runs(const std::string& skill_id) const {
 }
 
 std::optional<std::string> SkillsQueries::latest_divergence(const std::string& run_id) const {
-  std::string value;
-  if (!db_->Get(view_.options(), divergences_, "l" + run_id, &value).ok()) return std::nullopt;
-  return value;
+  std::string position;
+  if (!db_->Get(view_.options(), divergences_, "l" + run_id, &position).ok()) return std::nullopt;
+  return divergence_at(position);
 }
 
 std::vector<std::string> SkillsQueries::divergences(const std::string& skill_id, Page p) const {
   return scan(divergences_, "s" + skill_id + '\0', p,
-              [&](std::string_view, std::string_view id) -> std::optional<std::string> {
-                std::string row;
-                if (!db_->Get(view_.options(), divergences_, "r" + std::string(id), &row).ok()) {
-                  return std::nullopt;
-                }
-                return row;
-              });
+              [&](std::string_view, std::string_view position) { return divergence_at(position); });
 }
 
 }  // namespace annals::projections

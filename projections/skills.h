@@ -9,14 +9,16 @@
 //   x <skill_id> 0 <version_id>          → `V`
 //   w <position> <skill_id>              → `W` pending evolution work (oldest first); q <id> → its
 //   key
-// `skill_runs`:
-//   r <run_id>                           → `R+` (lists serve its head, `R`)
-//   a <~started_at> <~position>          → status 0 skill_id 0 run_id (all runs)
-//   s <skill_id> 0 <~started_at> <~pos>  → status 0 version_id 0 run_id
-// `divergences`:
-//   r <divergence_id> → `D`;  l <run_id> → the run's latest `D`;  s <skill_id> 0 <~position> → id
+// `skill_runs` (a run never changes once recorded, so its rows point into the log and `R+` is
+// rendered from the event when read; the rows stay small however large the run):
+//   r <run_id>                           → position
+//   a <~started_at> <~position>          → position status 0 skill_id 0 run_id (all runs)
+//   s <skill_id> 0 <~started_at> <~pos>  → position status 0 version_id 0 run_id
+//   f <skill_id>                         → the count of runs that did not succeed
+// `divergences` (immutable too; `D` is rendered from the event):
+//   r <divergence_id> → position;  l <run_id> → the run's latest divergence's position;
+//   s <skill_id> 0 <~position> → position
 //   m <skill_id> → count and Σ agreement (host order; the evolution input's stats)
-// (`skill_runs` also keeps f <skill_id> → the count of runs that did not succeed.)
 #pragma once
 
 #include <optional>
@@ -146,10 +148,15 @@ class CandidatesQueries {
 
 class SkillsQueries {
  public:
-  SkillsQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* skills,
-                rocksdb::ColumnFamilyHandle* runs, rocksdb::ColumnFamilyHandle* divergences,
-                events::ReadView view)
-      : db_(db), skills_(skills), runs_(runs), divergences_(divergences), view_(std::move(view)) {}
+  // Reads the skills, skill_runs and divergences read models of `view` (and the events their
+  // rows point to).
+  SkillsQueries(const events::EventStore& store, events::ReadView view)
+      : store_(store),
+        db_(store.db()),
+        skills_(view.family("skills")),
+        runs_(view.family("skill_runs")),
+        divergences_(view.family("divergences")),
+        view_(std::move(view)) {}
   std::uint64_t position() const { return view_.head(); }
 
   std::optional<VersionedRow> get(const std::string& id) const;
@@ -179,7 +186,11 @@ class SkillsQueries {
       rocksdb::ColumnFamilyHandle* cf, const std::string& prefix, Page p,
       const std::function<std::optional<std::string>(std::string_view key, std::string_view value)>&
           take) const;
+  // `R`/`R+` or `D` rendered from the event at the position a row holds.
+  std::optional<std::string> run_at(std::string_view position, bool detail) const;
+  std::optional<std::string> divergence_at(std::string_view position) const;
 
+  const events::EventStore& store_;
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle *skills_, *runs_, *divergences_;
   events::ReadView view_;

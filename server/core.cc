@@ -50,8 +50,7 @@ commands::NightlySource nightly_source(events::EventStore& store) {
   commands::NightlySource s;
   s.skills_in_state = [&store](const std::string& state) {
     const auto view = store.read_view();
-    const projections::SkillsQueries q(store.db(), view.family("skills"), view.family("skill_runs"),
-                                       view.family("divergences"), view);
+    const projections::SkillsQueries q(store, view);
     std::vector<std::string> ids;
     for (const auto& row :
          q.list(state, std::nullopt, {std::numeric_limits<std::int64_t>::max(), 0})) {

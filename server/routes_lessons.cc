@@ -86,9 +86,7 @@ void get_queue(App& app, const CallPtr& c) {
     const projections::AutomationsQueries automations(app.store().db(), view.family("automations"),
                                                       view);
     const projections::LessonsQueries lessons(app.store().db(), view.family("lessons"), view);
-    const projections::SkillsQueries skills(app.store().db(), view.family("skills"),
-                                            view.family("skill_runs"), view.family("divergences"),
-                                            view);
+    const projections::SkillsQueries skills(app.store(), view);
     const auto pending =
         skills.evolution_work({std::numeric_limits<std::int64_t>::max(), 0}).size();
     const projections::CandidatesQueries candidates(app.store().db(), view.family("candidates"),
