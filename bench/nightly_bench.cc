@@ -83,11 +83,13 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> runs(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    auto d = commands::parse_skill_run(nlohmann::json{{"skill_id", ids[i].first},
-                                                      {"skill_version_id", ids[i].second},
-                                                      {"status", "succeeded"},
-                                                      {"started_at", "2026-04-01T00:00:00Z"},
-                                                      {"finished_at", "2026-04-01T00:00:01Z"}});
+    auto d = commands::parse_skill_run(nlohmann::json{
+        {"skill_id", ids[i].first},
+        {"skill_version_id", ids[i].second},
+        {"status", "succeeded"},
+        {"started_at", "2026-04-01T00:00:00Z"},
+        {"finished_at",
+         "2026-04-01T00:00:01Z"}}.dump());
     acquire(512);
     core.skills->record_run(*d, ctx, [&, i](commands::Reply r) {
       runs[i] = nlohmann::json::parse(r.body)["id"];

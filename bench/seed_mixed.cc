@@ -74,14 +74,14 @@ int main(int argc, char** argv) {
   std::int64_t lessons_recorded = 0;
   for (std::int64_t i = 0; static_cast<std::int64_t>(store.head()) < target; ++i) {
     const auto& [skill_id, version_id] = skill_ids[static_cast<std::size_t>(i) % skill_ids.size()];
-    auto run =
-        commands::parse_skill_run(nlohmann::json{{"skill_id", skill_id},
-                                                 {"skill_version_id", version_id},
-                                                 {"status", i % 10 == 0 ? "failed" : "succeeded"},
-                                                 {"inputs", {{"message", text}, {"n", i}}},
-                                                 {"final_output", {{"title", "Pay rent"}}},
-                                                 {"started_at", started},
-                                                 {"finished_at", started}});
+    auto run = commands::parse_skill_run(nlohmann::json{
+        {"skill_id", skill_id},
+        {"skill_version_id", version_id},
+        {"status", i % 10 == 0 ? "failed" : "succeeded"},
+        {"inputs", {{"message", text}, {"n", i}}},
+        {"final_output", {{"title", "Pay rent"}}},
+        {"started_at", started},
+        {"finished_at", started}}.dump());
     wait_below(2048);
     skills.record_run(*run, ctx, [&, i](commands::Reply r) {
       if (r.ok()) {

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
         {"tool_result_cache",
          {{"c1", {{"tool", "web_fetch"}, {"args", {{"url", "https://a"}}}, {"result", 1}}}}},
         {"started_at", started},
-        {"finished_at", started}});
+        {"finished_at", started}}.dump());
     wait_below(256);
     core.skills->record_run(*d, ctx, [&, i](commands::Reply r) {
       if (r.ok()) {

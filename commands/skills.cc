@@ -23,8 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-const char* kStatuses[] = {"succeeded", "failed", "escalated"};
-
 Reply skill_not_found(const std::string& id) {
   return Reply::error(Problem::make(ProblemKind::kNotFound, "Skill not found: '" + id + "'"));
 }
@@ -222,122 +220,6 @@ std::expected<bool, Problem> parse_flag(const json& body) {
   return value;
 }
 
-std::expected<RunDraft, Problem> parse_skill_run(const json& body) {
-  BodyReader r(body);
-  RunDraft d;
-  auto& run = d.run;
-  d.skill_id = r.required_string("skill_id");
-  run.skill_version_id = r.required_string("skill_version_id");
-  run.task_id = r.opt_string("task_id");
-  if (run.task_id && utf8_length(*run.task_id) > 200)
-    r.error("task_id", "must be at most 200 characters");
-  run.automation_run_id = r.opt_string("automation_run_id");
-  if (run.automation_run_id && !is_uuid(*run.automation_run_id)) {
-    r.error("automation_run_id", "must be a UUID");
-  }
-  run.status = r.required_string("status");
-  if (body.contains("status") && body.at("status").is_string() &&
-      std::find(std::begin(kStatuses), std::end(kStatuses), run.status) == std::end(kStatuses)) {
-    r.error("status", "must be one of: succeeded, failed, escalated");
-  }
-  auto object_or_empty = [&](const char* name, std::string& target) {
-    if (body.contains(name) && !body.at(name).is_null()) {
-      if (!body.at(name).is_object()) {
-        r.error(name, "must be an object");
-      } else {
-        target = body.at(name).dump();
-      }
-    }
-    r.opt_json(name);
-  };
-  object_or_empty("inputs", run.inputs);
-  object_or_empty("state_object", run.state_object);
-  object_or_empty("tool_result_cache", run.tool_result_cache);
-  run.final_output = r.opt_json("final_output");
-  if (body.contains("step_results") && !body.at("step_results").is_null()) {
-    const json& steps = body.at("step_results");
-    if (!steps.is_array()) {
-      r.error("step_results", "must be an array");
-    } else {
-      for (std::size_t i = 0; i < steps.size(); ++i) {
-        const std::string at = "step_results[" + std::to_string(i) + "]";
-        if (!steps[i].is_object()) {
-          r.error(at, "must be an object");
-          continue;
-        }
-        BodyReader sr(steps[i]);
-        skill::StepResult st;
-        st.step_name = sr.required_string("step_name");
-        const json& s = steps[i];
-        if (!s.contains("step_index") || !s.at("step_index").is_number_integer() ||
-            s.at("step_index").get<std::int64_t>() < 0) {
-          sr.error("step_index", "is required and must be an integer >= 0");
-        } else {
-          st.step_index = s.at("step_index").get<std::int64_t>();
-        }
-        sr.opt_json("step_index");
-        st.step_kind = sr.string_or("step_kind", "llm");
-        if (st.step_kind != "llm" && st.step_kind != "tool" && st.step_kind != "mixed") {
-          sr.error("step_kind", "must be one of: llm, tool, mixed");
-        }
-        st.invocation_log_id = sr.opt_string("invocation_log_id");
-        if (s.contains("prompt_tokens"))
-          st.prompt_tokens = non_negative_int(s.at("prompt_tokens"), "prompt_tokens", sr);
-        sr.opt_json("prompt_tokens");
-        st.output = sr.opt_json("output");
-        if (s.contains("tool_calls") && !s.at("tool_calls").is_null() &&
-            !s.at("tool_calls").is_array()) {
-          sr.error("tool_calls", "must be an array");
-        }
-        st.tool_calls = sr.opt_json("tool_calls");
-        if (s.contains("latency_ms"))
-          st.latency_ms = non_negative_int(s.at("latency_ms"), "latency_ms", sr);
-        sr.opt_json("latency_ms");
-        st.validation_status = sr.opt_string("validation_status");
-        if (st.validation_status && !is_slug(*st.validation_status)) {
-          sr.error("validation_status", "must be a slug");
-        }
-        st.error = sr.opt_string("error");
-        for (const auto& e : sr.finish()) r.error(at + "." + e.field, e.message);
-        run.step_results.push_back(std::move(st));
-      }
-    }
-  }
-  r.opt_json("step_results");
-  if (body.contains("total_latency_ms")) {
-    run.total_latency_ms = non_negative_int(body.at("total_latency_ms"), "total_latency_ms", r);
-  }
-  r.opt_json("total_latency_ms");
-  if (body.contains("total_cost_usd") && !body.at("total_cost_usd").is_null()) {
-    const json& c = body.at("total_cost_usd");
-    std::optional<std::int64_t> micros;
-    if (c.is_number()) micros = usd_to_micros(c.get<double>());
-    if (!micros) {
-      r.error("total_cost_usd", "must be a number >= 0");
-    } else {
-      run.total_cost_micro_usd = *micros;
-    }
-  }
-  r.opt_json("total_cost_usd");
-  run.error = r.opt_string("error");
-  run.escalation_reason = r.opt_string("escalation_reason");
-  if (auto user = r.opt_string("user_id")) {
-    if (utf8_length(*user) > 100) r.error("user_id", "must be at most 100 characters");
-    run.user_id = *user;
-    d.user_given = true;
-  }
-  const auto started = instant_field(body, "started_at", r, true);
-  const auto finished = instant_field(body, "finished_at", r, true);
-  if (started && finished && *finished < *started) {
-    r.error("finished_at", "must not be before started_at");
-  }
-  run.started_at = started.value_or(0);
-  run.finished_at = finished.value_or(0);
-  auto errors = r.finish();
-  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
-  return d;
-}
-
 std::expected<skill::CorrectionRecorded, Problem> parse_correction(const json& body) {
   BodyReader r(body);
   skill::CorrectionRecorded c;
@@ -487,29 +369,6 @@ std::expected<skill::FixtureAdded, Problem> parse_fixture(const json& body) {
   auto errors = r.finish();
   if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
   return f;
-}
-
-std::expected<DivergenceDraft, Problem> parse_divergence(const json& body) {
-  BodyReader r(body);
-  DivergenceDraft d;
-  if (!body.contains("overall_agreement") || !body.at("overall_agreement").is_number()) {
-    r.error("overall_agreement", "is required and must be a number");
-  } else {
-    d.submitted = body.at("overall_agreement").get<double>();
-  }
-  r.opt_json("overall_agreement");
-  d.shadow_invocation_id = r.opt_string("shadow_invocation_id");
-  if (d.shadow_invocation_id && utf8_length(*d.shadow_invocation_id) > 200) {
-    r.error("shadow_invocation_id", "must be at most 200 characters");
-  }
-  if (body.contains("diff_summary") && !body.at("diff_summary").is_null() &&
-      !body.at("diff_summary").is_object()) {
-    r.error("diff_summary", "must be an object");
-  }
-  d.diff_summary = r.opt_json("diff_summary");
-  auto errors = r.finish();
-  if (!errors.empty()) return std::unexpected(Problem::validation(std::move(errors)));
-  return d;
 }
 
 // ---------------------------------------------------------------------------------------------

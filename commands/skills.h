@@ -40,8 +40,10 @@ struct DivergenceDraft {
 std::expected<SkillRegistration, Problem> parse_register_skill(const nlohmann::json& body);
 std::expected<skill::TransitionRequest, Problem> parse_transition(const nlohmann::json& body);
 std::expected<bool, Problem> parse_flag(const nlohmann::json& body);
-std::expected<RunDraft, Problem> parse_skill_run(const nlohmann::json& body);
-std::expected<DivergenceDraft, Problem> parse_divergence(const nlohmann::json& body);
+// Skill runs and divergences are the hot recording routes: they read the body text directly
+// (commands/fast_body.h) instead of a DOM.
+std::expected<RunDraft, Problem> parse_skill_run(std::string_view body);
+std::expected<DivergenceDraft, Problem> parse_divergence(std::string_view body);
 std::expected<skill::FixtureAdded, Problem> parse_fixture(const nlohmann::json& body);
 std::expected<skill::AttemptRequest, Problem> parse_attempt(const nlohmann::json& body);
 // `timestamp` 0 = now.

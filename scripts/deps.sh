@@ -6,7 +6,7 @@ packages=(
   build-essential cmake ccache pkg-config
   librocksdb-dev libflatbuffers-dev flatbuffers-compiler
   libboost-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libssl-dev
-  libgtest-dev librapidcheck-dev libbenchmark-dev libhowardhinnant-date-dev tzdata
+  libsimdjson-dev libgtest-dev librapidcheck-dev libbenchmark-dev libhowardhinnant-date-dev tzdata
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "commands/ids.h"
+#include "commands/json_syntax.h"
 #include "domain/json_text.h"
 #include "domain/text_rules.h"
 #include "events/sha256.h"
@@ -308,29 +309,29 @@ void App::handle(HttpRequest req, Respond respond) {
       c->query[*key] = *value;
     }
   }
-  if (!c->req.body.empty() || route->body == Route::Body::kJson) {
+  if (!c->req.body.empty() || route->body != Route::Body::kNone) {
     if (!c->req.body.empty() && !is_json_content_type(c->req.header("content-type"))) {
       reply_problem(c, Problem::make(ProblemKind::kUnsupportedMediaType,
                                      "Request bodies must be application/json."));
       return;
     }
-    if (route->body == Route::Body::kJson || !c->req.body.empty()) {
-      if (json_depth(c->req.body) > 64) {
-        reply_problem(c, Problem::make(ProblemKind::kBadRequest, "JSON nested deeper than 64."));
-        return;
-      }
-      const std::string_view text = c->req.body.empty() && route->body == Route::Body::kNone
-                                        ? std::string_view("{}")
-                                        : std::string_view(c->req.body);
+    if (json_depth(c->req.body) > 64) {
+      reply_problem(c, Problem::make(ProblemKind::kBadRequest, "JSON nested deeper than 64."));
+      return;
+    }
+    const std::string_view text = c->req.body.empty() && route->body == Route::Body::kNone
+                                      ? std::string_view("{}")
+                                      : std::string_view(c->req.body);
+    if (auto p = commands::json_object_problem(text)) {
+      reply_problem(c, *p);
+      return;
+    }
+    if (route->body != Route::Body::kJsonText) {
       try {
         c->body = nlohmann::json::parse(text);
       } catch (const nlohmann::json::exception& e) {
         reply_problem(
             c, Problem::make(ProblemKind::kBadRequest, std::string("Invalid JSON: ") + e.what()));
-        return;
-      }
-      if (!c->body.is_object()) {
-        reply_problem(c, Problem::validation({{"", "the body must be a JSON object"}}));
         return;
       }
       if (route->body == Route::Body::kNone && !c->body.empty()) {

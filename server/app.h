@@ -44,7 +44,9 @@ struct Route {
   std::string pattern;
   std::optional<Role> role;        // nullopt: no token needed
   std::vector<std::string> query;  // allowed query parameters
-  enum class Body { kNone, kJson } body = Body::kNone;
+  // kJson: the body is parsed into Call::body; kJsonText: checked to be a JSON object, and the
+  // handler reads Call::req.body itself (the hot recording routes).
+  enum class Body { kNone, kJson, kJsonText } body = Body::kNone;
   std::function<void(App&, const CallPtr&)> handler;
 };
 

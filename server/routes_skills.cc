@@ -14,8 +14,7 @@ namespace {
 
 projections::SkillsQueries queries(App& app) {
   const auto view = app.store().read_view();
-  return projections::SkillsQueries(app.store().db(), view.family("skills"),
-                                    view.family("skill_runs"), view.family("divergences"), view);
+  return projections::SkillsQueries(app.store(), view);
 }
 
 // Rows are rendered with the default trusted sample rate; the served value follows the knob.
@@ -141,14 +140,16 @@ void set_flag(App& app, const CallPtr& c) {
 }
 
 void record_run(App& app, const CallPtr& c) {
-  command(app, c, commands::parse_skill_run, [&app](auto draft, auto ctx, auto done) {
+  const auto parse = [c](const nlohmann::json&) { return commands::parse_skill_run(c->req.body); };
+  command(app, c, parse, [&app](auto draft, auto ctx, auto done) {
     app.core().skills->record_run(std::move(draft), std::move(ctx), std::move(done));
   });
 }
 
 void record_divergence(App& app, const CallPtr& c) {
   const std::string run_id = c->params.at("run_id");
-  command(app, c, commands::parse_divergence, [&app, run_id](auto d, auto ctx, auto done) {
+  const auto parse = [c](const nlohmann::json&) { return commands::parse_divergence(c->req.body); };
+  command(app, c, parse, [&app, run_id](auto d, auto ctx, auto done) {
     app.core().skills->record_divergence(run_id, std::move(d), std::move(ctx), std::move(done));
   });
 }
@@ -270,8 +271,7 @@ void evolution_input(App& app, const CallPtr& c) {
     const std::string& id = c->params.at("id");
     const auto view = app.store().read_view();
     auto* db = app.store().db();
-    const projections::SkillsQueries q(db, view.family("skills"), view.family("skill_runs"),
-                                       view.family("divergences"), view);
+    const projections::SkillsQueries q(app.store(), view);
     auto row = commands::is_uuid(id) ? q.get(id) : std::nullopt;
     if (!row) return app.reply_problem(c, skill_not_found(id));
     const Config& config = app.config();
@@ -667,7 +667,7 @@ void add_skill_routes(std::vector<Route>& routes) {
                     {"limit", "offset"},
                     B::kNone,
                     [](App& app, const CallPtr& c) { list_skills(app, c, true); }});
-  routes.push_back({"POST", "/admin/skill-runs", Role::kWriter, {}, B::kJson, record_run});
+  routes.push_back({"POST", "/admin/skill-runs", Role::kWriter, {}, B::kJsonText, record_run});
   routes.push_back({"GET",
                     "/admin/skill-runs",
                     Role::kReader,
@@ -685,7 +685,7 @@ void add_skill_routes(std::vector<Route>& routes) {
                     "/admin/skill-runs/{run_id}/divergence",
                     Role::kWriter,
                     {},
-                    B::kJson,
+                    B::kJsonText,
                     record_divergence});
   routes.push_back({"GET",
                     "/admin/skill-runs/{run_id}/divergence",

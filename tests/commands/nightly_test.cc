@@ -60,11 +60,13 @@ TEST(Nightly, NT02NT03BudgetArithmetic) {
       const json s = json::parse(
           h.run([&](auto ctx, auto done) { skills.register_skill(*reg, ctx, done); }).body);
       const std::string id = s["id"];
-      auto run = commands::parse_skill_run(json{{"skill_id", id},
-                                                {"skill_version_id", s["current_version_id"]},
-                                                {"status", "succeeded"},
-                                                {"started_at", "2026-04-16T01:00:00Z"},
-                                                {"finished_at", "2026-04-16T01:00:01Z"}});
+      auto run = commands::parse_skill_run(json{
+          {"skill_id", id},
+          {"skill_version_id", s["current_version_id"]},
+          {"status", "succeeded"},
+          {"started_at", "2026-04-16T01:00:00Z"},
+          {"finished_at",
+           "2026-04-16T01:00:01Z"}}.dump());
       const std::string run_id = json::parse(
           h.run([&](auto ctx, auto done) { skills.record_run(*run, ctx, done); }).body)["id"];
       commands::DivergenceDraft d;

@@ -376,12 +376,13 @@ RC_GTEST_PROP(ReplayDeterminism, SkillsRunsAndDivergencesRebuildToTheLiveDigests
     if (step++ % 8 == 0 && h.store().head() > 0) seen.push_back(live_digests(h));
     h.advance(1000);
     if (op.kind == 0) {
-      auto d = commands::parse_skill_run(
-          nlohmann::json{{"skill_id", id},
-                         {"skill_version_id", version},
-                         {"status", op.a % 4 == 0 ? "failed" : "succeeded"},
-                         {"started_at", "2026-04-16T10:00:00Z"},
-                         {"finished_at", "2026-04-16T10:00:01Z"}});
+      auto d = commands::parse_skill_run(nlohmann::json{
+          {"skill_id", id},
+          {"skill_version_id", version},
+          {"status", op.a % 4 == 0 ? "failed" : "succeeded"},
+          {"started_at", "2026-04-16T10:00:00Z"},
+          {"finished_at",
+           "2026-04-16T10:00:01Z"}}.dump());
       RC_ASSERT(d.has_value());
       auto rr = h.run([&](auto ctx, auto done) { skills.record_run(*d, ctx, done); });
       RC_ASSERT(rr.status == 201);
