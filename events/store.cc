@@ -113,14 +113,26 @@ void Transaction::read_stream(std::string_view stream,
 
 void Transaction::read_stream(std::string_view stream, std::uint64_t from_version,
                               const std::function<void(const StoredEvent&)>& fn) const {
-  // The writer reads the latest written state, which may be ahead of the durable view.
-  store_.read_stream_at(
-      rocksdb::ReadOptions(), stream, from_version,
-      [&](std::uint64_t, const StoredEvent& e) {
-        fn(e);
-        return true;
-      },
-      false);
+  // Events staged in this commit continue the stream's committed versions: when the first of
+  // them is at or before from_version, the committed part has nothing to add.
+  std::uint64_t first_staged = 0;
+  for (const StoredEvent& e : staged_) {
+    const auto* s = e.event().stream();
+    if (s != nullptr && s->string_view() == stream) {
+      first_staged = e.event().version();
+      break;
+    }
+  }
+  if (first_staged == 0 || first_staged > from_version) {
+    // The writer reads the latest written state, which may be ahead of the durable view.
+    store_.read_stream_at(
+        rocksdb::ReadOptions(), stream, from_version,
+        [&](std::uint64_t, const StoredEvent& e) {
+          fn(e);
+          return true;
+        },
+        false);
+  }
   for (const StoredEvent& e : staged_) {
     const auto* s = e.event().stream();
     if (s != nullptr && s->string_view() == stream && e.event().version() >= from_version) fn(e);

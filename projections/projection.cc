@@ -4,13 +4,13 @@
 
 namespace annals::projections {
 
-std::optional<std::string> Rows::get(std::string_view key) const {
+std::optional<std::string> StagedRows::get(std::string_view key) const {
   return writes_.get(db_, cf_, key);
 }
 
-void Rows::put(std::string_view key, std::string_view value) { writes_.put(cf_, key, value); }
+void StagedRows::put(std::string_view key, std::string_view value) { writes_.put(cf_, key, value); }
 
-void Rows::remove(std::string_view key) { writes_.remove(cf_, key); }
+void StagedRows::remove(std::string_view key) { writes_.remove(cf_, key); }
 
 void Rows::add_counter(std::string_view key, std::int64_t delta) {
   std::int64_t v = 0;

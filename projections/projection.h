@@ -17,14 +17,22 @@ namespace annals::projections {
 // the batch's own writes first, then the committed rows.
 class Rows {
  public:
-  Rows(events::StagedWrites& writes, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
-      : writes_(writes), db_(db), cf_(cf) {}
-
-  std::optional<std::string> get(std::string_view key) const;
-  void put(std::string_view key, std::string_view value);
-  void remove(std::string_view key);
+  virtual ~Rows() = default;
+  virtual std::optional<std::string> get(std::string_view key) const = 0;
+  virtual void put(std::string_view key, std::string_view value) = 0;
+  virtual void remove(std::string_view key) = 0;
   // Adds delta to the unsigned 64-bit counter stored at key (absent = 0); removes it at 0.
   void add_counter(std::string_view key, std::int64_t delta);
+};
+
+// Rows staged in a commit's StagedWrites beside the events (the live path and catch-up).
+class StagedRows final : public Rows {
+ public:
+  StagedRows(events::StagedWrites& writes, rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
+      : writes_(writes), db_(db), cf_(cf) {}
+  std::optional<std::string> get(std::string_view key) const override;
+  void put(std::string_view key, std::string_view value) override;
+  void remove(std::string_view key) override;
 
  private:
   events::StagedWrites& writes_;

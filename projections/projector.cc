@@ -14,6 +14,7 @@
 #include "projections/automation_runs.h"
 #include "projections/automations.h"
 #include "projections/capabilities.h"
+#include "projections/chunk_rows.h"
 #include "projections/ledger.h"
 #include "projections/lessons.h"
 #include "projections/skills.h"
@@ -33,41 +34,28 @@ constexpr std::uint64_t kRebuildChunk = 16384;
 // An online rebuild hands over to the writer thread once this close to the head.
 constexpr std::uint64_t kSwapLag = 256;
 
-// Writes the staged rows of each family into its own SST file and ingests it.
-void ingest_sorted(rocksdb::DB* db, const events::StagedWrites& writes,
-                   const rocksdb::Options& options, const std::string& scratch,
-                   std::uint64_t& file_no) {
-  rocksdb::ColumnFamilyHandle* current = nullptr;
-  std::unique_ptr<rocksdb::SstFileWriter> writer;
-  std::string path;
-  auto finish = [&] {
-    if (!writer) return;
-    rocksdb::ExternalSstFileInfo info;
-    if (writer->Finish(&info).ok() && info.num_entries > 0) {
-      rocksdb::IngestExternalFileOptions ingest;
-      ingest.move_files = true;
-      auto s = db->IngestExternalFile(current, {path}, ingest);
-      if (!s.ok()) throw std::runtime_error("ingest failed: " + s.ToString());
-    }
-    writer.reset();
-  };
-  writes.for_each_sorted([&](rocksdb::ColumnFamilyHandle* cf, std::string_view key,
-                             const std::optional<std::string>& value) {
-    if (cf != current) {
-      finish();
-      current = cf;
-      path = scratch + "/" + std::to_string(++file_no) + ".sst";
-      writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options, cf);
-      if (!writer->Open(path).ok()) throw std::runtime_error("cannot write " + path);
-    }
+// Writes one chunk's rows of a read model into an SST file and ingests it.
+void ingest_sorted(rocksdb::DB* db, const ChunkRows& rows, const rocksdb::Options& options,
+                   const std::string& scratch, std::uint64_t& file_no) {
+  if (rows.empty()) return;
+  const std::string path = scratch + "/" + std::to_string(++file_no) + ".sst";
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, rows.family());
+  if (!writer.Open(path).ok()) throw std::runtime_error("cannot write " + path);
+  rows.for_each_sorted([&](std::string_view key, const std::string_view* value) {
     const rocksdb::Slice k(key.data(), key.size());
-    if (value) {
-      writer->Put(k, *value);
+    if (value != nullptr) {
+      writer.Put(k, rocksdb::Slice(value->data(), value->size()));
     } else {
-      writer->Delete(k);
+      writer.Delete(k);
     }
   });
-  finish();
+  rocksdb::ExternalSstFileInfo info;
+  if (writer.Finish(&info).ok() && info.num_entries > 0) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    auto s = db->IngestExternalFile(rows.family(), {path}, ingest);
+    if (!s.ok()) throw std::runtime_error("ingest failed: " + s.ToString());
+  }
 }
 
 // A build of many chunks ingests many L0 files into its families; while it runs, their write
@@ -250,7 +238,7 @@ rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
 
 void Projector::apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged) {
   for (auto& m : models_) {
-    Rows rows(tx.writes(), store_.db(), m.cf);
+    StagedRows rows(tx.writes(), store_.db(), m.cf);
     for (const auto& e : staged) m.projection->apply(e, rows);
     put_state(tx.writes(), std::string(m.projection->name()), m.generation, tx.head());
   }
@@ -262,7 +250,7 @@ void Projector::catch_up(Model& m) {
   while (from <= head) {
     const std::uint64_t to = std::min(head, from + kCatchUpChunk - 1);
     events::StagedWrites writes;
-    Rows rows(writes, store_.db(), m.cf);
+    StagedRows rows(writes, store_.db(), m.cf);
     store_.read_range(from, to, [&](const events::StoredEvent& e) {
       m.projection->apply(e, rows);
       return true;
@@ -327,12 +315,12 @@ static std::uint64_t build_serial(const events::EventStore& source, std::uint64_
   // later chunks' reads see them.
   std::filesystem::create_directories(scratch);
   std::uint64_t file_no = 0, done = from - 1;
+  std::vector<ChunkRows> rows;
+  rows.reserve(targets.size());
+  for (const auto& t : targets) rows.emplace_back(db, t.cf);
   while (from <= to) {
     const std::uint64_t last = std::min(to, from + kRebuildChunk - 1);
-    events::StagedWrites writes;
-    std::vector<Rows> rows;
-    rows.reserve(targets.size());
-    for (const auto& t : targets) rows.emplace_back(writes, db, t.cf);
+    for (auto& r : rows) r.clear();
     source.read_range(from, last, [&](const events::StoredEvent& e) {
       for (std::size_t i = 0; i < targets.size(); ++i) targets[i].projection->apply(e, rows[i]);
       return true;
@@ -341,12 +329,21 @@ static std::uint64_t build_serial(const events::EventStore& source, std::uint64_
       // A partial chunk goes through the memtable (and the WAL, made durable by the synced
       // write that swaps the generation in): cheaper than files for a few rows.
       rocksdb::WriteBatch batch;
-      writes.write_sorted(batch);
+      for (const auto& r : rows) {
+        r.for_each_sorted([&](std::string_view key, const std::string_view* value) {
+          const rocksdb::Slice k(key.data(), key.size());
+          if (value != nullptr) {
+            batch.Put(r.family(), k, rocksdb::Slice(value->data(), value->size()));
+          } else {
+            batch.Delete(r.family(), k);
+          }
+        });
+      }
       if (auto st = db->Write(rocksdb::WriteOptions(), &batch); !st.ok()) {
         throw std::runtime_error("rebuild write failed: " + st.ToString());
       }
     } else {
-      ingest_sorted(db, writes, file_options, scratch, file_no);
+      for (const auto& r : rows) ingest_sorted(db, r, file_options, scratch, file_no);
     }
     done = last;
     from = last + 1;
@@ -645,7 +642,7 @@ void Projector::run_online(OnlineJob& job) {
       [this, &job, built](events::Transaction& tx) {
         const std::uint64_t upto =
             tx.staged().empty() ? tx.head() : tx.staged().front().position - 1;
-        std::vector<Rows> rows;
+        std::vector<StagedRows> rows;
         for (const auto& t : job.targets) rows.emplace_back(tx.writes(), store_.db(), t.cf);
         store_.read_range_written(built + 1, upto, [&](const events::StoredEvent& e) {
           for (std::size_t i = 0; i < job.targets.size(); ++i) {

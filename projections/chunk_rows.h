@@ -1,0 +1,56 @@
+// ChunkRows: the rows one read model writes while a rebuild applies one chunk of the log — the
+// latest value (or delete) per key in one arena with an open-addressing index, read back before
+// the rows of earlier chunks, and handed out in key order to become that chunk's SST file.
+// A rebuild stages millions of keys, so it avoids a node and two strings per key.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "projections/projection.h"
+
+namespace annals::projections {
+
+class ChunkRows final : public Rows {
+ public:
+  // Reads that miss the chunk go to `cf` in `db` (the generation being built).
+  ChunkRows(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) : db_(db), cf_(cf) {}
+
+  std::optional<std::string> get(std::string_view key) const override;
+  void put(std::string_view key, std::string_view value) override;
+  void remove(std::string_view key) override;
+
+  // Calls fn(key, value) for each staged key in key order; value is nullptr for a delete.
+  void for_each_sorted(
+      const std::function<void(std::string_view key, const std::string_view* value)>& fn) const;
+  bool empty() const { return entries_.empty(); }
+  std::size_t size() const { return entries_.size(); }
+  rocksdb::ColumnFamilyHandle* family() const { return cf_; }
+  // Forgets every staged key (capacity is kept for the next chunk).
+  void clear();
+
+ private:
+  struct Entry {
+    std::uint64_t prefix;  // the key's first 8 bytes, big-endian: most comparisons end here
+    std::uint64_t key_at, value_at;
+    std::uint32_t key_size, value_size;
+    bool deleted;
+  };
+  std::string_view key_of(const Entry& e) const { return {arena_.data() + e.key_at, e.key_size}; }
+  // The index of key's entry, or -1; `slot` receives the slot it is in or would go to.
+  std::int64_t find(std::string_view key, std::size_t hash, std::size_t& slot) const;
+  void stage(std::string_view key, const std::string_view* value);
+  void grow();
+
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  std::vector<char> arena_;
+  std::vector<Entry> entries_;
+  std::vector<std::uint32_t> slots_;  // 0 = empty, else entry index + 1
+};
+
+}  // namespace annals::projections
