@@ -43,7 +43,8 @@ bool decode_stored(std::uint64_t position, std::string_view value, StoredEvent& 
   return true;
 }
 
-rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache>& cache,
+                                            std::string_view name) {
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
@@ -52,6 +53,10 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.write_buffer_size = 32u << 20;
   cf.max_write_buffer_number = 3;
+  if (name.starts_with("rm.")) {
+    cf.level0_slowdown_writes_trigger = kReadModelSlowdownTrigger;
+    cf.level0_stop_writes_trigger = kReadModelStopTrigger;
+  }
   return cf;
 }
 
@@ -240,7 +245,7 @@ std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOption
     if (std::find(names.begin(), names.end(), required) == names.end()) names.push_back(required);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& n : names) descriptors.emplace_back(n, family_options(cache));
+  for (const auto& n : names) descriptors.emplace_back(n, family_options(cache, n));
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -612,13 +617,13 @@ rocksdb::ColumnFamilyHandle* EventStore::column_family(const std::string& name) 
   if (auto it = families_.find(name); it != families_.end()) return it->second;
   if (options_.read_only) return nullptr;
   rocksdb::ColumnFamilyHandle* h = nullptr;
-  if (!db_->CreateColumnFamily(family_options(cache_), name, &h).ok()) return nullptr;
+  if (!db_->CreateColumnFamily(family_options(cache_, name), name, &h).ok()) return nullptr;
   families_[name] = h;
   return h;
 }
 
 rocksdb::Options EventStore::family_file_options() const {
-  return rocksdb::Options(db_options_, family_options(cache_));
+  return rocksdb::Options(db_options_, family_options(cache_, "rm."));
 }
 
 std::vector<std::string> EventStore::column_family_names() const {

@@ -184,6 +184,12 @@ struct WriteJob {
 // Called on the writer thread with every event the batch will commit, before it is written.
 using CommitHook = std::function<void(Transaction&, std::span<const StoredEvent>)>;
 
+// Write-stall triggers (L0 files) of read-model families ("rm.*"): they are written only by the
+// projector, and a rebuild ingests one file per chunk into them, so the files a large rebuild
+// leaves (compacted in the background afterwards) slow reads for a while but never stop writes.
+constexpr int kReadModelSlowdownTrigger = 512;
+constexpr int kReadModelStopTrigger = 2048;
+
 struct StoreOptions {
   std::string dir;
   bool read_only = false;

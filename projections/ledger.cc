@@ -28,11 +28,15 @@ std::int64_t day_of(Micros t) {
 }  // namespace
 
 void InvocationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
-  auto i = events::decode_invocation(e);
-  if (!i) return;
-  rows.put("r" + i->id, ledger::render(*i, e.event().recorded_at()));
-  rows.put("a" + desc_at(i->at) + i->id, "");
-  rows.put("t" + i->task_type + '\0' + desc_at(i->at) + i->id, "");
+  const auto* i = e.event().payload_as_InvocationRecorded();
+  if (i == nullptr || i->invocation_id() == nullptr) return;
+  const std::string position = events::u64_be(e.position);
+  const std::string_view id = i->invocation_id()->string_view();
+  const std::string order = desc_at(i->at()) + std::string(id);
+  rows.put(std::string("r").append(id), position);
+  rows.put("a" + order, position);
+  const std::string_view type = i->task_type() ? i->task_type()->string_view() : std::string_view();
+  rows.put(std::string("t").append(type).append(1, '\0').append(order), position);
 }
 
 void SpendProjection::apply(const events::StoredEvent& e, Rows& rows) {
@@ -59,9 +63,12 @@ std::vector<std::string> LedgerQueries::list(const InvocationFilter& f) const {
                                         events::read_u64_be(key, prefix.size()));
     if (f.since && at < *f.since) break;
     if (skipped++ < f.offset) continue;
-    std::string value;
-    if (db_->Get(ro, invocations_, "r" + std::string(key.substr(prefix.size() + 8)), &value).ok()) {
-      out.push_back(std::move(value));
+    const auto value = it->value().ToStringView();
+    if (value.size() != 8) continue;
+    const auto e = store_.read(view_, events::read_u64_be(value));
+    if (!e) continue;
+    if (auto i = events::decode_invocation(*e)) {
+      out.push_back(ledger::render(*i, e->event().recorded_at()));
     }
   }
   return out;

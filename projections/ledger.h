@@ -1,9 +1,10 @@
 // The ledger's read models (SPEC §2.16, §7, API §7).
 //
-// `invocations`:
-//   r <id>                                → the invocation (JSON `I`)
-//   a <~at> <id>                          → "" (all invocations, `at` descending)
-//   t <task_type> 0 <~at> <id>            → "" (per task type)
+// `invocations` (an invocation never changes once recorded: rows point into the log and `I` is
+// rendered from the event when read):
+//   r <id>                                → position
+//   a <~at> <id>                          → position (all invocations, `at` descending)
+//   t <task_type> 0 <~at> <id>            → position (per task type)
 // `spend`:
 //   d <YYYY-MM-DD>                        → that UTC day's totals by task type (ledger::DayTotals)
 // Exclusions and the guard are applied at query time from the knobs.
@@ -40,9 +41,13 @@ struct InvocationFilter {
 
 class LedgerQueries {
  public:
-  LedgerQueries(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* invocations,
-                rocksdb::ColumnFamilyHandle* spend, events::ReadView view)
-      : db_(db), invocations_(invocations), spend_(spend), view_(std::move(view)) {}
+  // Reads the invocations and spend read models of `view` (and the events their rows point to).
+  LedgerQueries(const events::EventStore& store, events::ReadView view)
+      : store_(store),
+        db_(store.db()),
+        invocations_(view.family("invocations")),
+        spend_(view.family("spend")),
+        view_(std::move(view)) {}
   std::uint64_t position() const { return view_.head(); }
 
   std::vector<std::string> list(const InvocationFilter& f) const;
@@ -56,6 +61,7 @@ class LedgerQueries {
   // The counted totals of every day of `month` ("YYYY-MM").
   ledger::TypeTotal month_total(const std::string& month, const Config& config) const;
 
+  const events::EventStore& store_;
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* invocations_;
   rocksdb::ColumnFamilyHandle* spend_;

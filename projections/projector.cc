@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <barrier>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -28,9 +29,6 @@ std::string family_name(std::string_view name, std::uint64_t generation) {
 }
 
 constexpr std::uint64_t kCatchUpChunk = 4096;
-// Events per chunk of a rebuild (one SST file per read model): large enough that per-file costs
-// (ingestion, L0 files for later reads and compaction) stay small, small enough for memory.
-constexpr std::uint64_t kRebuildChunk = 16384;
 // An online rebuild hands over to the writer thread once this close to the head.
 constexpr std::uint64_t kSwapLag = 256;
 
@@ -58,10 +56,12 @@ void ingest_sorted(rocksdb::DB* db, const ChunkRows& rows, const rocksdb::Option
   }
 }
 
-// A build of many chunks ingests many L0 files into its families; while it runs, their write
-// stall triggers are raised. Changing options rewrites the OPTIONS file, so small builds leave
-// them alone.
-constexpr std::uint64_t kBulkEvents = 16 * kRebuildChunk;
+// A build of many chunks ingests many L0 files into its families: while it runs, their automatic
+// compactions wait (they would compete with the build for the cores) and their write-stall
+// triggers are raised; afterwards compaction resumes in the background under the read-model
+// families' own triggers (events/store.cc), which never stop writes for a rebuild's files.
+// Changing options rewrites the OPTIONS file, so small builds leave them alone.
+constexpr std::uint64_t kBulkChunks = 16;
 void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bool bulk) {
   for (const auto& t : targets) {
     db->SetOptions(
@@ -71,9 +71,11 @@ void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bo
                                                            {"level0_slowdown_writes_trigger",
                                                             "100000"},
                                                            {"level0_stop_writes_trigger", "100000"}}
-            : std::unordered_map<std::string, std::string>{{"disable_auto_compactions", "false"},
-                                                           {"level0_slowdown_writes_trigger", "20"},
-                                                           {"level0_stop_writes_trigger", "36"}});
+            : std::unordered_map<std::string, std::string>{
+                  {"disable_auto_compactions", "false"},
+                  {"level0_slowdown_writes_trigger",
+                   std::to_string(events::kReadModelSlowdownTrigger)},
+                  {"level0_stop_writes_trigger", std::to_string(events::kReadModelStopTrigger)}});
   }
 }
 
@@ -305,31 +307,38 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   return st;
 }
 
-static std::uint64_t build_serial(const events::EventStore& source, std::uint64_t from,
-                                  std::uint64_t to, rocksdb::DB* db,
-                                  std::span<const BuildTarget> targets,
-                                  const rocksdb::Options& file_options, const std::string& scratch,
-                                  const std::function<bool(std::uint64_t)>& progress) {
-  // A generation being built is read by nobody else, so its rows skip the memtable: each chunk's
-  // writes (latest per key, in key order) become one SST file per family, ingested at once, where
-  // later chunks' reads see them.
-  std::filesystem::create_directories(scratch);
-  std::uint64_t file_no = 0, done = from - 1;
-  std::vector<ChunkRows> rows;
-  rows.reserve(targets.size());
-  for (const auto& t : targets) rows.emplace_back(db, t.cf);
-  while (from <= to) {
-    const std::uint64_t last = std::min(to, from + kRebuildChunk - 1);
-    for (auto& r : rows) r.clear();
-    source.read_range(from, last, [&](const events::StoredEvent& e) {
-      for (std::size_t i = 0; i < targets.size(); ++i) targets[i].projection->apply(e, rows[i]);
-      return true;
-    });
-    if (last - from + 1 < kRebuildChunk) {
+namespace {
+
+// One builder's share of the read models over a chunk at a time: applies events with the live
+// projection code into ChunkRows, then writes each read model's rows out. A generation being built
+// is read by nobody else, so a full chunk's rows skip the memtable: they become one SST file per
+// family, ingested at once, where later chunks' reads see them.
+class ChunkBuilder {
+ public:
+  ChunkBuilder(rocksdb::DB* db, std::span<const BuildTarget> targets,
+               const rocksdb::Options& file_options, std::string scratch)
+      : db_(db),
+        targets_(targets.begin(), targets.end()),
+        options_(file_options),
+        scratch_(std::move(scratch)) {
+    std::filesystem::create_directories(scratch_);
+    rows_.reserve(targets_.size());
+    for (const auto& t : targets_) rows_.emplace_back(db, t.cf);
+  }
+
+  void apply(const events::StoredEvent& e) {
+    for (std::size_t i = 0; i < targets_.size(); ++i) targets_[i].projection->apply(e, rows_[i]);
+  }
+
+  // Writes the chunk's rows and starts the next chunk.
+  void finish(bool full_chunk) {
+    if (full_chunk) {
+      for (const auto& r : rows_) ingest_sorted(db_, r, options_, scratch_, file_no_);
+    } else {
       // A partial chunk goes through the memtable (and the WAL, made durable by the synced
       // write that swaps the generation in): cheaper than files for a few rows.
       rocksdb::WriteBatch batch;
-      for (const auto& r : rows) {
+      for (const auto& r : rows_) {
         r.for_each_sorted([&](std::string_view key, const std::string_view* value) {
           const rocksdb::Slice k(key.data(), key.size());
           if (value != nullptr) {
@@ -339,37 +348,85 @@ static std::uint64_t build_serial(const events::EventStore& source, std::uint64_
           }
         });
       }
-      if (auto st = db->Write(rocksdb::WriteOptions(), &batch); !st.ok()) {
+      if (auto st = db_->Write(rocksdb::WriteOptions(), &batch); !st.ok()) {
         throw std::runtime_error("rebuild write failed: " + st.ToString());
       }
-    } else {
-      for (const auto& r : rows) ingest_sorted(db, r, file_options, scratch, file_no);
     }
-    done = last;
-    from = last + 1;
-    if (progress && !progress(done)) break;
+    for (auto& r : rows_) r.clear();
+  }
+
+ private:
+  rocksdb::DB* db_;
+  std::vector<BuildTarget> targets_;
+  const rocksdb::Options& options_;
+  std::string scratch_;
+  std::vector<ChunkRows> rows_;
+  std::uint64_t file_no_ = 0;
+};
+
+std::uint64_t build_serial(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
+                           rocksdb::DB* db, std::span<const BuildTarget> targets,
+                           const rocksdb::Options& file_options, const std::string& scratch,
+                           const std::function<bool(std::uint64_t)>& progress,
+                           std::uint64_t chunk) {
+  std::uint64_t done = from - 1;
+  {
+    ChunkBuilder builder(db, targets, file_options, scratch);
+    while (from <= to) {
+      const std::uint64_t last = std::min(to, from + chunk - 1);
+      source.read_range(from, last, [&](const events::StoredEvent& e) {
+        builder.apply(e);
+        return true;
+      });
+      builder.finish(last - from + 1 == chunk);
+      done = last;
+      from = last + 1;
+      if (progress && !progress(done)) break;
+    }
   }
   std::filesystem::remove_all(scratch);
   return done;
 }
 
+}  // namespace
+
 std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
                          rocksdb::DB* db, std::span<const BuildTarget> targets,
                          const rocksdb::Options& file_options, const std::string& scratch,
-                         const std::function<bool(std::uint64_t)>& progress, unsigned threads) {
+                         const std::function<bool(std::uint64_t)>& progress, unsigned threads,
+                         std::uint64_t chunk) {
   threads = std::min<unsigned>(threads, static_cast<unsigned>(targets.size()));
-  if (threads <= 1 || to - from + 1 < 2 * kRebuildChunk) {
-    return build_serial(source, from, to, db, targets, file_options, scratch, progress);
+  if (threads <= 1 || to - from + 1 < 2 * chunk) {
+    return build_serial(source, from, to, db, targets, file_options, scratch, progress, chunk);
   }
-  // Read models are independent: each thread reads the log itself and builds its share of them.
-  // The first chunk is built one read model at a time to measure what each costs on this log;
-  // the shares are then balanced on those costs (longest first). Progress reports the slowest.
-  const std::uint64_t probe_to = from + kRebuildChunk - 1;
+  // Read models are independent: `threads` builders each build their share of them from the same
+  // chunk, which this thread reads from the log once while they build the previous one. The first
+  // chunk is built one read model at a time to measure what each costs on this log; the shares are
+  // then balanced on those costs (longest first).
+  std::vector<events::StoredEvent> buffers[2];
+  auto read_into = [&](std::vector<events::StoredEvent>& buffer, std::uint64_t first,
+                       std::uint64_t last) {
+    std::size_t n = 0;
+    source.read_range(first, last, [&](const events::StoredEvent& e) {
+      if (n == buffer.size()) buffer.emplace_back();
+      auto& slot = buffer[n++];
+      slot.position = e.position;
+      slot.hash = e.hash;
+      slot.bytes.assign(e.bytes);
+      return true;
+    });
+    buffer.resize(n);
+  };
+  const std::uint64_t probe_to = from + chunk - 1;
+  read_into(buffers[0], from, probe_to);
   std::vector<std::pair<double, std::size_t>> costs;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    build_serial(source, from, probe_to, db, targets.subspan(i, 1), file_options,
-                 scratch + "/probe", {});
+    {
+      ChunkBuilder builder(db, targets.subspan(i, 1), file_options, scratch + "/probe");
+      for (const auto& e : buffers[0]) builder.apply(e);
+      builder.finish(true);
+    }
     costs.emplace_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                        i);
   }
@@ -385,40 +442,75 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
     load[least] += cost;
   }
   if (from > to) return to;
-  std::vector<std::atomic<std::uint64_t>> reached(threads);
-  for (auto& r : reached) r = from - 1;
-  std::atomic<bool> cancelled{false};
-  std::mutex progress_mutex;
+
+  // Chunk k is built from buffer k % 2 while chunk k + 1 is read into the other; every phase ends
+  // at the barrier, whose completion reports progress and decides whether to go on.
+  const std::uint64_t chunks = (to - from) / chunk + 1;
+  auto chunk_first = [&](std::uint64_t k) { return from + k * chunk; };
+  auto chunk_last = [&](std::uint64_t k) { return std::min(to, chunk_first(k) + chunk - 1); };
+  auto read_chunk = [&](std::uint64_t k) {
+    read_into(buffers[k % 2], chunk_first(k), chunk_last(k));
+  };
+  std::uint64_t phase = 0;
+  std::atomic<bool> stop{false}, failed{false};
+  std::vector<std::exception_ptr> errors(threads + 1);
+  std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1, [&]() noexcept {
+    const std::uint64_t built = phase;  // chunks built so far (phase 0 built none)
+    ++phase;
+    if (built == 0 || stop) return;
+    try {
+      if (progress && !progress(chunk_last(built - 1))) stop = true;
+    } catch (...) {
+      stop = true;
+    }
+  });
+  std::uint64_t reached = probe_to;
   std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> errors(threads);
   for (unsigned t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       try {
-        build_serial(source, from, to, db, shares[t], file_options,
-                     scratch + "/" + std::to_string(t), [&](std::uint64_t pos) {
-                       reached[t] = pos;
-                       std::uint64_t slowest = pos;
-                       for (const auto& r : reached) slowest = std::min<std::uint64_t>(slowest, r);
-                       if (progress) {
-                         std::lock_guard lock(progress_mutex);
-                         if (!progress(slowest)) cancelled = true;
-                       }
-                       return !cancelled.load();
-                     });
+        ChunkBuilder builder(db, shares[t], file_options, scratch + "/" + std::to_string(t));
+        sync.arrive_and_wait();  // chunk 0 is read
+        for (std::uint64_t k = 0; k < chunks && !stop; ++k) {
+          try {
+            for (const auto& e : buffers[k % 2]) builder.apply(e);
+            builder.finish(chunk_last(k) - chunk_first(k) + 1 == chunk);
+          } catch (...) {
+            errors[t] = std::current_exception();
+            failed = stop = true;
+          }
+          sync.arrive_and_wait();
+        }
       } catch (...) {
         errors[t] = std::current_exception();
-        cancelled = true;
+        failed = stop = true;
+        sync.arrive_and_drop();
       }
     });
+  }
+  try {
+    read_chunk(0);
+  } catch (...) {
+    errors[threads] = std::current_exception();
+    failed = stop = true;
+  }
+  sync.arrive_and_wait();
+  for (std::uint64_t k = 0; k < chunks && !stop; ++k) {
+    try {
+      if (k + 1 < chunks) read_chunk(k + 1);
+    } catch (...) {
+      errors[threads] = std::current_exception();
+      failed = stop = true;
+    }
+    sync.arrive_and_wait();
+    if (!failed) reached = chunk_last(k);
   }
   for (auto& th : pool) th.join();
   std::filesystem::remove_all(scratch);
   for (auto& e : errors) {
     if (e) std::rethrow_exception(e);
   }
-  std::uint64_t slowest = to;
-  for (const auto& r : reached) slowest = std::min<std::uint64_t>(slowest, r);
-  return slowest;
+  return reached;
 }
 
 RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t until,
@@ -440,7 +532,7 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
 
   RebuildResult result;
   result.until = until;
-  const bool bulk = until >= kBulkEvents;
+  const bool bulk = until >= kBulkChunks * rebuild_chunk_;
   if (bulk) set_bulk_triggers(store_.db(), targets, true);
   build_into(
       store_, 1, until, store_.db(), targets, store_.family_file_options(),
@@ -449,7 +541,7 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
         if (progress) progress({pos, until});
         return true;
       },
-      std::max(1u, std::thread::hardware_concurrency()));
+      std::max(1u, std::thread::hardware_concurrency()), rebuild_chunk_);
   result.events = until;
   // Compaction of the ingested files is left to RocksDB's background work (the server reads
   // through L0 until then); an online rebuild compacts before its swap instead.
@@ -609,7 +701,7 @@ void Projector::run_online(OnlineJob& job) {
     for (const auto& t : job.targets) online_[std::string(t.projection->name())].position = pos;
     return !stopping_.load();
   };
-  const bool bulk = store_.head() >= kBulkEvents;
+  const bool bulk = store_.head() >= kBulkChunks * rebuild_chunk_;
   if (bulk) set_bulk_triggers(store_.db(), job.targets, true);
   const std::string scratch = store_.dir() + "/online-rebuild-" +
                               std::to_string(job.generations.front()) + "-" +
@@ -622,7 +714,7 @@ void Projector::run_online(OnlineJob& job) {
     const std::uint64_t head = store_.head();
     if (head > built + kSwapLag) {
       built = build_into(store_, built + 1, head, store_.db(), job.targets,
-                         store_.family_file_options(), scratch, set_position);
+                         store_.family_file_options(), scratch, set_position, 1, rebuild_chunk_);
       if (stopping_) return finish(false);
       continue;
     }

@@ -64,16 +64,20 @@ struct BuildTarget {
   rocksdb::ColumnFamilyHandle* cf = nullptr;
 };
 
+// Events per chunk of a rebuild (one SST file per read model): large enough that per-file costs
+// (ingestion, L0 files for later reads and compaction) stay small, small enough for memory.
+constexpr std::uint64_t kRebuildChunk = 65536;
+
 // Applies events from..to of `source` to each target's family in `db` with the live projection
 // code, writing each chunk's rows as SST files (in `scratch`) that are ingested at once. Calls
 // `progress` after each chunk with the last position applied; returning false stops early.
-// With `threads` > 1 the targets are shared out between that many threads, each reading the log.
-// Returns the last position applied to every target.
+// With `threads` > 1 the targets are shared out between that many threads, which build from
+// chunks this thread reads once. Returns the last position applied to every target.
 std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
                          rocksdb::DB* db, std::span<const BuildTarget> targets,
                          const rocksdb::Options& file_options, const std::string& scratch,
                          const std::function<bool(std::uint64_t)>& progress = {},
-                         unsigned threads = 1);
+                         unsigned threads = 1, std::uint64_t chunk = kRebuildChunk);
 
 // Time travel: every named read model (all when empty) as of position `at`, built into a scratch
 // RocksDB under `scratch_dir` (removed afterwards); `source` is not written, so it may be a
@@ -117,6 +121,9 @@ class Projector {
   void stop();
   // Test seam: runs on the rebuild thread once the new generations are built, before the swap.
   void set_before_swap(std::function<void()> hook) { before_swap_ = std::move(hook); }
+  // Test seam: events per rebuild chunk (default kRebuildChunk), so that small logs take the
+  // multi-chunk and multi-thread paths.
+  void set_rebuild_chunk(std::uint64_t events) { rebuild_chunk_ = events; }
 
   // Offline: rebuilds `names` (all when empty) from position 1 to `until` (0 = head) into new
   // generations and swaps them in. Requires a writable store with no live writer traffic.
@@ -166,6 +173,7 @@ class Projector {
   std::vector<std::unique_ptr<OnlineJob>> jobs_;
   std::atomic<bool> stopping_{false};
   std::function<void()> before_swap_;
+  std::uint64_t rebuild_chunk_ = kRebuildChunk;
 };
 
 // Computes the digest and row count of one column family.

@@ -139,6 +139,7 @@ TEST(OfflineRebuild, ThreadedBuildsGiveTheLiveDigests) {
   for (const auto& name : h.projector().names()) live[name] = h.projector().status(name)->digest;
   const auto at = projections::read_models_at(h.store(), h.store().head(), {}, h.dir() + "-tt");
   for (const auto& st : at) EXPECT_EQ(st.digest, live.at(st.name)) << st.name;
+  h.projector().set_rebuild_chunk(4096);  // ten chunks, the last one partial
   const auto rebuilt = h.projector().rebuild({}, 0);
   EXPECT_EQ(rebuilt.events, 40001u);
   for (const auto& st : rebuilt.read_models) EXPECT_EQ(st.digest, live.at(st.name)) << st.name;
