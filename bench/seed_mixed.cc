@@ -2,7 +2,8 @@
 // offline-rebuild and export benchmarks (issue #5): skill runs with divergences over 10 skills,
 // invocations, lessons with updates and corrections. Only the log is written (the read models are
 // left for `annals rebuild` to build), and commits are not synced: the benchmark under test is
-// what reads the log, not the seeding. Usage: seed_mixed DIR N
+// what reads the log, not the seeding; the store is left at rest (bench::settle). Usage:
+// seed_mixed DIR N
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -125,6 +126,7 @@ int main(int argc, char** argv) {
   }
   drain();
   store.stop();
+  bench::settle(store);
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("seeded %llu events in %.1f s (%.0f events/s), %lld commands failed\n",

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "commands/reply.h"
 #include "events/store.h"
@@ -60,6 +61,25 @@ inline std::unique_ptr<events::EventStore> open_unsynced(const std::string& dir)
     return nullptr;
   }
   return std::move(*opened);
+}
+
+// Leaves a seeded store at rest, as a store that has served for a while is: memtables flushed
+// (nothing to replay from the WAL at the next open) and no compaction pending or running.
+// REQUIRES: the writer is stopped.
+inline void settle(events::EventStore& store) {
+  auto* db = store.db();
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  for (const auto& name : store.column_family_names()) {
+    if (auto* cf = store.column_family(name)) db->Flush(flush, cf);
+  }
+  for (;;) {
+    std::uint64_t pending = 0, running = 0;
+    db->GetIntProperty("rocksdb.compaction-pending", &pending);
+    db->GetIntProperty("rocksdb.num-running-compactions", &running);
+    if (pending == 0 && running == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 }  // namespace annals::bench

@@ -9,8 +9,7 @@ namespace {
 
 projections::LedgerQueries queries(App& app) {
   const auto view = app.store().read_view();
-  return projections::LedgerQueries(app.store().db(), view.family("invocations"),
-                                    view.family("spend"), view);
+  return projections::LedgerQueries(app.store(), view);
 }
 
 void record_invocation(App& app, const CallPtr& c) {

@@ -498,8 +498,7 @@ void draft_input(App& app, const CallPtr& c) {
       const std::string cap = n["capability_name"];
       const projections::CapabilitiesQueries caps(db, view.family("capabilities"), view);
       if (auto found = caps.get(cap)) out["capability"] = oj::parse(found->json);
-      const projections::LedgerQueries ledger(db, view.family("invocations"), view.family("spend"),
-                                              view);
+      const projections::LedgerQueries ledger(app.store(), view);
       projections::InvocationFilter f;
       f.task_type = cap;
       f.limit = 5;

@@ -52,8 +52,7 @@ void metrics(App& app, const CallPtr& c) {
          std::to_string(app.lessons().deduplicated_total()) + "\n";
   app.core().dispatcher->render_metrics(out);
   const auto view = app.store().read_view();
-  const projections::LedgerQueries ledger(app.store().db(), view.family("invocations"),
-                                          view.family("spend"), view);
+  const projections::LedgerQueries ledger(app.store(), view);
   out += "# TYPE annals_sse_subscribers gauge\nannals_sse_subscribers " +
          std::to_string(app.sse().subscribers()) + "\n";
   out += "# TYPE annals_sse_dropped_total counter\n";
