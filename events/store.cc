@@ -237,6 +237,9 @@ std::expected<std::unique_ptr<EventStore>, Problem> EventStore::open(StoreOption
   db_options.max_background_jobs = 2;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.keep_log_file_num = 3;
+  // Families written rarely (streams, indexes, small read models) would otherwise keep every WAL
+  // file since their last flush: bound the WAL (and so the replay at the next open).
+  db_options.max_total_wal_size = 512u << 20;
 
   store->db_options_ = db_options;
   std::vector<std::string> names;
