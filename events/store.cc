@@ -19,6 +19,9 @@ constexpr const char* kIdempotency = "idempotency";
 
 rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
 
+// Events in a range read that counts as a long scan (see read_range_at).
+constexpr std::uint64_t kLongScan = 4096;
+
 std::string stream_index_key(std::string_view stream, std::uint64_t version) {
   std::string k;
   k.reserve(stream.size() + 9);
@@ -366,6 +369,9 @@ void EventStore::read_range_at(rocksdb::ReadOptions ro, std::uint64_t from, std:
                                const std::function<bool(const StoredEvent&)>& fn,
                                bool backward) const {
   ro.readahead_size = 2u << 20;
+  // A long scan (a rebuild, an export) reads each block once: it must not evict the blocks that
+  // serve point reads from the block cache.
+  if (to - from >= kLongScan) ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, log_cf_));
   StoredEvent e;
   if (backward) {

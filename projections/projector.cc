@@ -61,7 +61,7 @@ void ingest_sorted(rocksdb::DB* db, const ChunkRows& rows, const rocksdb::Option
 // triggers are raised; afterwards compaction resumes in the background under the read-model
 // families' own triggers (events/store.cc), which never stop writes for a rebuild's files.
 // Changing options rewrites the OPTIONS file, so small builds leave them alone.
-constexpr std::uint64_t kBulkChunks = 16;
+constexpr std::uint64_t kBulkChunks = 4;
 void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bool bulk) {
   for (const auto& t : targets) {
     db->SetOptions(
