@@ -407,28 +407,36 @@ std::optional<std::string> SkillsQueries::version(const std::string& skill_id,
   return value;
 }
 
-std::optional<std::string> SkillsQueries::run_at(std::string_view position, bool detail) const {
+namespace {
+
+// The skill event of type T at the position a row holds, rendered by render(event, skill_id, at).
+template <typename T, typename Render>
+std::optional<std::string> render_event_at(const events::EventStore& store,
+                                           const events::ReadView& view, std::string_view position,
+                                           Render&& render) {
   if (position.size() < 8) return std::nullopt;
-  const auto e = store_.read(view_, events::read_u64_be(position));
+  const auto e = store.read(view, events::read_u64_be(position));
   if (!e) return std::nullopt;
   auto event = events::decode_skill_event(*e);
   const std::string id = skill_of(*e);
   if (!event || id.empty()) return std::nullopt;
-  const auto* r = std::get_if<skill::RunRecorded>(&*event);
-  if (r == nullptr) return std::nullopt;
-  return skill::render_run(*r, id, e->event().recorded_at(), detail);
+  const auto* x = std::get_if<T>(&*event);
+  if (x == nullptr) return std::nullopt;
+  return render(*x, id, e->event().recorded_at());
+}
+
+}  // namespace
+
+std::optional<std::string> SkillsQueries::run_at(std::string_view position, bool detail) const {
+  return render_event_at<skill::RunRecorded>(
+      store_, view_, position, [detail](const auto& r, const std::string& id, Micros at) {
+        return skill::render_run(r, id, at, detail);
+      });
 }
 
 std::optional<std::string> SkillsQueries::divergence_at(std::string_view position) const {
-  if (position.size() < 8) return std::nullopt;
-  const auto e = store_.read(view_, events::read_u64_be(position));
-  if (!e) return std::nullopt;
-  auto event = events::decode_skill_event(*e);
-  const std::string id = skill_of(*e);
-  if (!event || id.empty()) return std::nullopt;
-  const auto* d = std::get_if<skill::DivergenceRecorded>(&*event);
-  if (d == nullptr) return std::nullopt;
-  return skill::render_divergence(*d, id, e->event().recorded_at());
+  return render_event_at<skill::DivergenceRecorded>(store_, view_, position,
+                                                    skill::render_divergence);
 }
 
 std::optional<std::string> SkillsQueries::run(const std::string& run_id) const {
