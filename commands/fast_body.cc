@@ -13,23 +13,25 @@ simdjson::dom::parser& thread_parser() {
   return parser;
 }
 
+// Compact JSON text of a parsed value.
+std::string compact(simdjson::dom::element value) { return simdjson::minify(value); }
+
 }  // namespace
 
 std::optional<Problem> json_syntax_problem(std::string_view text) {
   simdjson::dom::element doc;
   const auto err = thread_parser().parse(text.data(), text.size()).get(doc);
   if (!err) return std::nullopt;
-  // The error path is rare: nlohmann's message names the line and column when it finds the fault.
+  // The error path is rare: nlohmann's message names the line and column when it finds the fault;
+  // when it accepts the text, a number was out of simdjson's range.
   std::string detail = simdjson::error_message(err);
-  if (nlohmann::json::accept(text)) {
-    if (err == simdjson::NUMBER_ERROR)
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (err == simdjson::NUMBER_ERROR) {
       detail = "a number does not fit a 64-bit integer or a double";
-  } else {
-    try {
-      auto j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-      detail = e.what();
     }
+  } catch (const nlohmann::json::exception& e) {
+    detail = e.what();
   }
   return Problem::make(ProblemKind::kBadRequest, "Invalid JSON: " + detail);
 }
@@ -52,8 +54,6 @@ std::optional<Problem> json_object_problem(std::string_view text) {
   if (!object) return object.error();
   return std::nullopt;
 }
-
-std::string compact(simdjson::dom::element value) { return simdjson::minify(value); }
 
 FastBody::FastBody(simdjson::dom::object object) {
   for (auto [key, value] : object) {

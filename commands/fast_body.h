@@ -59,9 +59,6 @@ class FastBody {
   std::vector<FieldError> errors_;
 };
 
-// Compact JSON text of a parsed value.
-std::string compact(simdjson::dom::element value);
-
 // Parses `text` as a JSON object with this thread's parser: 400 for bad syntax, 422 when it is
 // not an object. The object is valid until the next parse on this thread.
 std::expected<simdjson::dom::object, Problem> parse_object(std::string_view text);
