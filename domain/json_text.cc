@@ -2,18 +2,42 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace annals {
+
+namespace {
+
+// Whether any of the 8 bytes in x must be escaped in a JSON string: a control character
+// (< 0x20), '"' or '\\'. Exact: the "has a byte less than n" bit trick, n <= 128.
+bool needs_escape(std::uint64_t x) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  const std::uint64_t quote = x ^ (kOnes * '"'), backslash = x ^ (kOnes * '\\');
+  return (((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) |
+          ((backslash - kOnes) & ~backslash)) &
+         kHighs;
+}
+
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t run = 0, i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    if (i + 8 <= n) {
+      std::uint64_t x;
+      std::memcpy(&x, s.data() + i, 8);
+      if (!needs_escape(x)) {
+        i += 8;
+        continue;
+      }
+    }
+    const auto c = static_cast<unsigned char>(s[i++]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+    out.append(s.data() + run, i - 1 - run);
+    run = i;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -36,13 +60,13 @@ void append_json_string(std::string& out, std::string_view s) {
       case '\f':
         out += "\\f";
         break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 15]);
+      default: {
+        const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+        out.append(esc, 6);
+      }
     }
   }
-  out.append(s.data() + run, s.size() - run);
+  out.append(s.data() + run, n - run);
   out.push_back('"');
 }
 
@@ -112,6 +136,27 @@ JsonWriter& JsonWriter::key(std::string_view k) {
   append_json_string(out_, k);
   out_.push_back(':');
   need_comma_ = false;
+  return *this;
+}
+JsonWriter& JsonWriter::quoted_key(std::string_view quoted) {
+  separate();
+  out_ += quoted;
+  need_comma_ = false;
+  return *this;
+}
+JsonWriter& JsonWriter::hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  separate();
+  const std::size_t at = out_.size();
+  out_.resize(at + 2 * bytes.size() + 2);
+  char* p = out_.data() + at;
+  *p++ = '"';
+  for (const char ch : bytes) {
+    const auto b = static_cast<unsigned char>(ch);
+    *p++ = kHex[b >> 4];
+    *p++ = kHex[b & 15];
+  }
+  *p = '"';
   return *this;
 }
 JsonWriter& JsonWriter::value(std::string_view s) {

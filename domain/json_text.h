@@ -27,6 +27,8 @@ class JsonWriter {
   JsonWriter& begin_array();
   JsonWriter& end_array();
   JsonWriter& key(std::string_view k);
+  // A key already in JSON form: its quotes and the colon (`"name":`).
+  JsonWriter& quoted_key(std::string_view quoted);
 
   JsonWriter& value(std::string_view s);
   JsonWriter& value(const char* s) { return value(std::string_view(s)); }
@@ -41,6 +43,8 @@ class JsonWriter {
   JsonWriter& raw(std::string_view json);
   JsonWriter& instant(Micros t);
   JsonWriter& usd(std::int64_t micro_usd);
+  // Bytes as a string of lowercase hex digits.
+  JsonWriter& hex(std::string_view bytes);
 
   JsonWriter& value(const std::optional<std::string>& s) { return s ? value(*s) : null(); }
   JsonWriter& instant(const std::optional<Micros>& t) { return t ? instant(*t) : null(); }

@@ -123,6 +123,11 @@ void list_events(App& app, const CallPtr& c) {
     const std::uint64_t floor = backward && to ? static_cast<std::uint64_t>(*to) : lo;
     EventBody body;
     body.array = wants_json_array(*c);
+    // About 1 KB per event line: one allocation for most pages instead of a doubling series of
+    // copies (the pages past what is written are never touched).
+    if (hi >= floor) {
+      body.text.reserve(std::min<std::uint64_t>(hi - floor + 1, limit) * 1024);
+    }
     std::optional<std::uint64_t> next;
     auto accept = [&](const events::StoredEvent& e) {
       if (body.count == static_cast<std::size_t>(limit)) {
