@@ -341,6 +341,34 @@ std::optional<StoredEvent> EventStore::read(std::uint64_t position) const {
   return read_at(read_view().options(), position);
 }
 
+std::vector<std::optional<StoredEvent>> EventStore::read_many(
+    const ReadView& view, std::span<const std::uint64_t> positions) const {
+  std::vector<std::optional<StoredEvent>> out(positions.size());
+  if (positions.empty()) return out;
+  // MultiGet shares index and data block lookups between neighbouring keys when sorted.
+  std::vector<std::size_t> order(positions.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return positions[a] < positions[b]; });
+  std::vector<std::string> keys(positions.size());
+  std::vector<rocksdb::Slice> slices(positions.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    keys[i] = u64_be(positions[order[i]]);
+    slices[i] = keys[i];
+  }
+  std::vector<rocksdb::PinnableSlice> values(positions.size());
+  std::vector<rocksdb::Status> statuses(positions.size());
+  db_->MultiGet(view.options(), log_cf_, slices.size(), slices.data(), values.data(),
+                statuses.data(), true);
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    StoredEvent e;
+    if (statuses[i].ok() && decode_stored(positions[order[i]], values[i].ToStringView(), e)) {
+      out[order[i]] = std::move(e);
+    }
+  }
+  return out;
+}
+
 std::optional<StoredEvent> EventStore::read_at(const rocksdb::ReadOptions& ro,
                                                std::uint64_t position) const {
   std::string value;

@@ -234,6 +234,9 @@ class EventStore {
                           const std::function<bool(const StoredEvent&)>& fn) const;
   std::optional<StoredEvent> read(std::uint64_t position) const;
   // The event at `position` as `view` sees it (read models that point into the log).
+  // The events at `positions` (any order) in one batched lookup; nullopt where none is stored.
+  std::vector<std::optional<StoredEvent>> read_many(const ReadView& view,
+                                                    std::span<const std::uint64_t> positions) const;
   std::optional<StoredEvent> read(const ReadView& view, std::uint64_t position) const {
     return read_at(view.options(), position);
   }

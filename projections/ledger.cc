@@ -52,11 +52,11 @@ std::vector<std::string> LedgerQueries::list(const InvocationFilter& f) const {
   const rocksdb::ReadOptions ro = view_.options();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, invocations_));
   const std::string prefix = f.task_type ? "t" + *f.task_type + '\0' : "a";
-  std::vector<std::string> out;
+  std::vector<std::uint64_t> positions;
   std::int64_t skipped = 0;
   it->Seek(f.until ? prefix + desc_at(*f.until) : prefix);
   for (; it->Valid() && it->key().starts_with(prefix) &&
-         static_cast<std::int64_t>(out.size()) < f.limit;
+         static_cast<std::int64_t>(positions.size()) < f.limit;
        it->Next()) {
     const auto key = it->key().ToStringView();
     const auto at = static_cast<Micros>(std::numeric_limits<std::uint64_t>::max() -
@@ -64,8 +64,11 @@ std::vector<std::string> LedgerQueries::list(const InvocationFilter& f) const {
     if (f.since && at < *f.since) break;
     if (skipped++ < f.offset) continue;
     const auto value = it->value().ToStringView();
-    if (value.size() != 8) continue;
-    const auto e = store_.read(view_, events::read_u64_be(value));
+    if (value.size() == 8) positions.push_back(events::read_u64_be(value));
+  }
+  // The page's invocations are read from the log in one batch.
+  std::vector<std::string> out;
+  for (const auto& e : store_.read_many(view_, positions)) {
     if (!e) continue;
     if (auto i = events::decode_invocation(*e)) {
       out.push_back(ledger::render(*i, e->event().recorded_at()));

@@ -225,10 +225,10 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
     prefix = index_prefix('s', *f.status);
   }
   const rocksdb::ReadOptions ro = view_.options();
-  std::vector<std::string> out;
+  std::vector<std::string> keys;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   std::int64_t skipped = 0;
-  for (it->Seek(prefix); it->Valid() && static_cast<std::int64_t>(out.size()) < f.limit;
+  for (it->Seek(prefix); it->Valid() && static_cast<std::int64_t>(keys.size()) < f.limit;
        it->Next()) {
     const auto key = it->key().ToStringView();
     if (!key.starts_with(prefix)) break;
@@ -241,11 +241,11 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
       ++skipped;
       continue;
     }
-    const std::int64_t id = id_from_inverted(key, key.size() - 8);
-    std::string row;
-    if (db_->Get(ro, cf_, "r" + inverted(id), &row).ok() && row.size() >= kVersionBytes) {
-      out.push_back(row.substr(kVersionBytes));
-    }
+    keys.push_back("r" + inverted(id_from_inverted(key, key.size() - 8)));
+  }
+  std::vector<std::string> out;
+  for (auto& row : multi_get(db_, ro, cf_, keys)) {
+    if (row && row->size() >= kVersionBytes) out.push_back(row->substr(kVersionBytes));
   }
   return out;
 }

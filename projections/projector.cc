@@ -1,6 +1,7 @@
 #include "projections/projector.h"
 
 #include <rocksdb/sst_file_writer.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -296,9 +297,22 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   const Model* m = find(name);
   rocksdb::ColumnFamilyHandle* cf = view.family(name);
   if (m == nullptr || cf == nullptr) return std::nullopt;
-  // The checkpoint, the generation and the rows are read at one durable snapshot.
+  // The checkpoint, the generation and the rows are read at one durable snapshot. The rows of a
+  // family at a given head never change, so their digest is kept until either moves on.
   const rocksdb::ReadOptions ro = view.options();
-  ReadModelStatus st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
+  const std::pair<std::uint32_t, std::uint64_t> at{cf->GetID(), view.head()};
+  ReadModelStatus st;
+  {
+    std::lock_guard lock(status_mutex_);
+    if (auto it = status_cache_.find(name); it != status_cache_.end() && it->second.first == at) {
+      st = it->second.second;
+    }
+  }
+  if (st.digest.empty()) {
+    st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
+    std::lock_guard lock(status_mutex_);
+    status_cache_[std::string(name)] = {at, st};
+  }
   if (const auto state = read_state(view, name)) {
     st.generation = state->generation;
     st.position = state->position;
@@ -676,8 +690,12 @@ void Projector::wait_for_rebuilds() {
 }
 
 void Projector::run_online(OnlineJob& job) {
-  // The background build yields the CPU to request handling and the writer.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+  // The background build runs only when request handling and the writer leave a core idle
+  // (SCHED_IDLE; its builder threads inherit it). Where that policy is refused, a nice of 19.
+  const sched_param idle{};
+  if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
+  }
   // Forgets this job's entries (a later rebuild of the same read model may have its own by now).
   auto forget = [this, &job] {
     for (std::size_t i = 0; i < job.targets.size(); ++i) {

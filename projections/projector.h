@@ -167,6 +167,11 @@ class Projector {
   std::vector<Model> models_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
 
+  // The last digest of each read model, with the family id and head it was computed at.
+  mutable std::mutex status_mutex_;
+  mutable std::map<std::string, std::pair<std::pair<std::uint32_t, std::uint64_t>, ReadModelStatus>,
+                   std::less<>>
+      status_cache_;
   mutable std::mutex online_mutex_;
   std::condition_variable online_cv_;
   std::map<std::string, OnlineRebuild, std::less<>> online_;  // by read model

@@ -324,22 +324,23 @@ std::vector<std::string> CorrectionsQueries::list(const CorrectionFilter& f, Pag
   const rocksdb::ReadOptions ro = view_.options();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_));
   const std::string prefix = f.task_type ? "t" + *f.task_type + '\0' : "a";
-  std::vector<std::string> out;
+  std::vector<std::string> keys;
   std::int64_t skipped = 0;
   // until is exclusive: start after every key of `until` itself.
   it->Seek(f.until ? prefix + desc_time(*f.until - 1) : prefix);
   for (; it->Valid() && it->key().starts_with(prefix) &&
-         static_cast<std::int64_t>(out.size()) < p.limit;
+         static_cast<std::int64_t>(keys.size()) < p.limit;
        it->Next()) {
     const auto key = it->key().ToStringView();
     const auto at = static_cast<Micros>(std::numeric_limits<std::uint64_t>::max() -
                                         events::read_u64_be(key, prefix.size()));
     if (f.since && at < *f.since) break;
     if (skipped++ < p.offset) continue;
-    std::string value;
-    if (db_->Get(ro, cf_, "r" + std::string(key.substr(prefix.size() + 8)), &value).ok()) {
-      out.push_back(std::move(value));
-    }
+    keys.push_back("r" + std::string(key.substr(prefix.size() + 8)));
+  }
+  std::vector<std::string> out;
+  for (auto& value : multi_get(db_, ro, cf_, keys)) {
+    if (value) out.push_back(std::move(*value));
   }
   return out;
 }
@@ -377,15 +378,19 @@ std::optional<VersionedRow> SkillsQueries::get(const std::string& id) const {
 std::vector<std::string> SkillsQueries::list(const std::optional<std::string>& state,
                                              const std::optional<std::string>& capability,
                                              Page p) const {
-  return scan(skills_, "u", p,
-              [&](std::string_view key, std::string_view value) -> std::optional<std::string> {
-                const auto f = fields(value);
-                if (state && f[0] != *state) return std::nullopt;
-                if (capability && (f.size() < 2 || f[1] != *capability)) return std::nullopt;
-                auto row = get(std::string(key.substr(9)));
-                if (!row) return std::nullopt;
-                return row->json;
-              });
+  const auto keys =
+      scan(skills_, "u", p,
+           [&](std::string_view key, std::string_view value) -> std::optional<std::string> {
+             const auto f = fields(value);
+             if (state && f[0] != *state) return std::nullopt;
+             if (capability && (f.size() < 2 || f[1] != *capability)) return std::nullopt;
+             return "r" + std::string(key.substr(9));
+           });
+  std::vector<std::string> out;
+  for (auto& row : multi_get(db_, view_.options(), skills_, keys)) {
+    if (row) out.push_back(std::move(*row));
+  }
+  return out;
 }
 
 std::vector<std::string> SkillsQueries::transitions(const std::string& skill_id, Page p) const {
@@ -409,6 +414,17 @@ std::optional<std::string> SkillsQueries::version(const std::string& skill_id,
 
 namespace {
 
+// The skill event `e` as its type T, rendered by render(event, skill_id, at).
+template <typename T, typename Render>
+std::optional<std::string> render_skill_event(const events::StoredEvent& e, Render&& render) {
+  auto event = events::decode_skill_event(e);
+  const std::string id = skill_of(e);
+  if (!event || id.empty()) return std::nullopt;
+  const auto* x = std::get_if<T>(&*event);
+  if (x == nullptr) return std::nullopt;
+  return render(*x, id, e.event().recorded_at());
+}
+
 // The skill event of type T at the position a row holds, rendered by render(event, skill_id, at).
 template <typename T, typename Render>
 std::optional<std::string> render_event_at(const events::EventStore& store,
@@ -417,12 +433,25 @@ std::optional<std::string> render_event_at(const events::EventStore& store,
   if (position.size() < 8) return std::nullopt;
   const auto e = store.read(view, events::read_u64_be(position));
   if (!e) return std::nullopt;
-  auto event = events::decode_skill_event(*e);
-  const std::string id = skill_of(*e);
-  if (!event || id.empty()) return std::nullopt;
-  const auto* x = std::get_if<T>(&*event);
-  if (x == nullptr) return std::nullopt;
-  return render(*x, id, e->event().recorded_at());
+  return render_skill_event<T>(*e, render);
+}
+
+// The same for a page of positions, read from the log in one batch.
+template <typename T, typename Render>
+std::vector<std::string> render_events_at(const events::EventStore& store,
+                                          const events::ReadView& view,
+                                          const std::vector<std::string>& positions,
+                                          Render&& render) {
+  std::vector<std::uint64_t> at;
+  for (const auto& p : positions) {
+    if (p.size() >= 8) at.push_back(events::read_u64_be(p));
+  }
+  std::vector<std::string> out;
+  for (const auto& e : store.read_many(view, at)) {
+    if (!e) continue;
+    if (auto text = render_skill_event<T>(*e, render)) out.push_back(std::move(*text));
+  }
+  return out;
 }
 
 }  // namespace
@@ -450,15 +479,20 @@ std::vector<std::string> SkillsQueries::runs(const std::optional<std::string>& s
                                              const std::optional<std::string>& version_id,
                                              Page p) const {
   const std::string prefix = skill_id ? "s" + *skill_id + '\0' : "a";
-  return scan(runs_, prefix, p,
-              [&](std::string_view, std::string_view value) -> std::optional<std::string> {
-                if (value.size() < 8) return std::nullopt;
-                const auto f = fields(value.substr(8));
-                if (f.size() < 3) return std::nullopt;
-                if (status && f[0] != *status) return std::nullopt;
-                if (version_id && skill_id && f[1] != *version_id) return std::nullopt;
-                return run_at(value.substr(0, 8), false);
-              });
+  const auto positions =
+      scan(runs_, prefix, p,
+           [&](std::string_view, std::string_view value) -> std::optional<std::string> {
+             if (value.size() < 8) return std::nullopt;
+             const auto f = fields(value.substr(8));
+             if (f.size() < 3) return std::nullopt;
+             if (status && f[0] != *status) return std::nullopt;
+             if (version_id && skill_id && f[1] != *version_id) return std::nullopt;
+             return std::string(value.substr(0, 8));
+           });
+  return render_events_at<skill::RunRecorded>(store_, view_, positions,
+                                              [](const auto& r, const std::string& id, Micros at) {
+                                                return skill::render_run(r, id, at, false);
+                                              });
 }
 
 std::pair<std::int64_t, double> SkillsQueries::divergence_totals(
@@ -490,8 +524,12 @@ std::optional<std::string> SkillsQueries::latest_divergence(const std::string& r
 }
 
 std::vector<std::string> SkillsQueries::divergences(const std::string& skill_id, Page p) const {
-  return scan(divergences_, "s" + skill_id + '\0', p,
-              [&](std::string_view, std::string_view position) { return divergence_at(position); });
+  const auto positions =
+      scan(divergences_, "s" + skill_id + '\0', p, [](std::string_view, std::string_view position) {
+        return std::optional<std::string>(position);
+      });
+  return render_events_at<skill::DivergenceRecorded>(store_, view_, positions,
+                                                     skill::render_divergence);
 }
 
 }  // namespace annals::projections

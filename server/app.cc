@@ -3,7 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "commands/ids.h"
 #include "commands/json_syntax.h"
@@ -99,9 +103,60 @@ std::string role_name(Role r) {
 
 // ---------------------------------------------------------------------------------------------
 
+// One thread running queued work in order. stop() finishes what is queued; work posted after
+// that runs on the caller's thread.
+class App::SlowLane {
+ public:
+  SlowLane() : thread_([this] { run(); }) {}
+  ~SlowLane() { stop(); }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  void post(std::function<void()> work) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        queue_.push_back(std::move(work));
+        cv_.notify_one();
+        return;
+      }
+    }
+    work();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      auto work = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      work();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+void App::run_slow(std::function<void()> work) { slow_->post(std::move(work)); }
+
 App::App(Config config, std::function<Micros()> clock)
     : config_(std::move(config)), clock_(std::move(clock)) {
   core_ = std::make_unique<Core>(config_, clock_);
+  slow_ = std::make_unique<SlowLane>();
   waiter_ = std::make_unique<PositionWaiter>(store());
   store().add_commit_listener([w = waiter_.get()](std::uint64_t) { w->notify(); });
   sse_ = std::make_shared<SseHub>(store(), static_cast<std::size_t>(config_.sse_max_clients),
@@ -115,7 +170,8 @@ App::App(Config config, std::function<Micros()> clock)
 App::~App() { shutdown(); }
 
 void App::shutdown() {
-  if (sse_) sse_->stop();  // subscribers are told before the listener stops
+  if (sse_) sse_->stop();    // subscribers are told before the listener stops
+  if (slow_) slow_->stop();  // finishes the queued slow work while the store is open
   if (core_) core_->stop();
 }
 

@@ -89,6 +89,9 @@ class App {
   commands::CommandContext command_context(const CallPtr& c) const;
   // Waits (without blocking an I/O thread) for min_position, then runs `then`.
   void after_min_position(const CallPtr& c, std::function<void()> then);
+  // Runs work that reads a whole read model or a long stretch of the log (digests, verification,
+  // export pages) on the slow lane's own thread, so that the I/O threads keep answering.
+  void run_slow(std::function<void()> work);
 
  private:
   void register_routes();
@@ -106,6 +109,8 @@ class App {
   std::vector<Route> routes_;
   std::vector<std::vector<std::string>> route_segments_;  // routes_[i].pattern split on '/'
   std::unique_ptr<Metrics> metrics_;
+  class SlowLane;
+  std::unique_ptr<SlowLane> slow_;  // declared after core_: stops before it
 };
 
 // Route registration, one file per area.

@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -312,11 +313,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+// One io_context per I/O thread, each run by its own thread: a connection lives on one of them
+// for its whole life (no strand needed, no hand-off between threads, and a request wakes only
+// the thread that owns its socket). Accepted connections are dealt out in turn.
 struct HttpServer::Impl {
-  explicit Impl(App& a) : app(a), acceptor(net::make_strand(ioc)) {}
+  explicit Impl(App& a) : app(a), acceptor(*contexts.emplace_back(new net::io_context(1))) {}
 
   void accept() {
-    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+    net::io_context& next = *contexts[next_context++ % contexts.size()];
+    acceptor.async_accept(next, [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
         if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
         spdlog::warn("accept failed: {}", ec.message());
@@ -329,7 +334,9 @@ struct HttpServer::Impl {
   }
 
   App& app;
-  net::io_context ioc;
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::size_t next_context = 0;
   tcp::acceptor acceptor;
 };
 
@@ -353,10 +360,17 @@ unsigned short HttpServer::bind(const std::string& host, unsigned short port) {
 }
 
 void HttpServer::run(int threads) {
+  while (impl_->contexts.size() < static_cast<std::size_t>(threads)) {
+    impl_->contexts.emplace_back(new net::io_context(1));
+  }
+  // Every context runs until stop(), with or without connections.
+  for (auto& c : impl_->contexts) impl_->guards.push_back(net::make_work_guard(*c));
   impl_->accept();
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+  for (std::size_t i = 1; i < impl_->contexts.size(); ++i) {
+    pool.emplace_back([c = impl_->contexts[i].get()] { c->run(); });
+  }
+  impl_->contexts[0]->run();
   for (auto& t : pool) t.join();
 }
 
@@ -364,11 +378,15 @@ void HttpServer::stop() {
   net::post(impl_->acceptor.get_executor(), [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
+    // Every queued command has been committed and replied to by now (the App drained the
+    // writer); give the I/O threads a moment to write those replies, then stop.
+    auto timer =
+        std::make_shared<net::steady_timer>(*impl_->contexts[0], std::chrono::milliseconds(300));
+    timer->async_wait([this, timer](beast::error_code) {
+      impl_->guards.clear();
+      for (auto& c : impl_->contexts) c->stop();
+    });
   });
-  // Every queued command has been committed and replied to by now (the App drained the writer);
-  // give the I/O threads a moment to write those replies, then stop.
-  auto timer = std::make_shared<net::steady_timer>(impl_->ioc, std::chrono::milliseconds(300));
-  timer->async_wait([this, timer](beast::error_code) { impl_->ioc.stop(); });
 }
 
 }  // namespace annals::server

@@ -114,8 +114,9 @@ void list_events(App& app, const CallPtr& c) {
   EventFilter filter = read_filter(*c);
   filter.since = *since;
   filter.until = *until;
-  app.after_min_position(c, [&app, c, from = *from, to = *to, limit = limit->value_or(1000),
-                             backward, filter = std::move(filter)] {
+  const std::int64_t page_limit = limit->value_or(1000);
+  auto page = [&app, c, from = *from, to = *to, limit = page_limit, backward,
+               filter = std::move(filter)] {
     const std::uint64_t head = app.store().head();
     const std::uint64_t lo = backward ? 1 : static_cast<std::uint64_t>(from.value_or(1));
     std::uint64_t hi = std::min<std::uint64_t>(head, to ? static_cast<std::uint64_t>(*to) : head);
@@ -149,6 +150,11 @@ void list_events(App& app, const CallPtr& c) {
     if (next) r.headers.emplace_back("Annals-Next-From", std::to_string(*next));
     r.headers.emplace_back("Annals-Position", std::to_string(head));
     app.reply(c, std::move(r));
+  };
+  // Pages of more than a few hundred events (the default is 1,000) go to the slow lane.
+  app.after_min_position(c, [&app, page = std::move(page), slow = page_limit > 200]() mutable {
+    if (slow) return app.run_slow(std::move(page));
+    page();
   });
 }
 
@@ -224,6 +230,9 @@ void audit_digest(App& app, const CallPtr& c) {
   app.reply_json(c, 200, std::move(out));
 }
 
+void reply_verify(App& app, const CallPtr& c, const events::ChainCheck& check);
+
+// Verification reads the whole chain: on the slow lane.
 void audit_verify(App& app, const CallPtr& c) {
   const auto max = std::numeric_limits<std::int64_t>::max();
   auto from = query_int(*c, "from", 1, max);
@@ -231,9 +240,13 @@ void audit_verify(App& app, const CallPtr& c) {
   if (!from) return app.reply_problem(c, from.error());
   if (!to) return app.reply_problem(c, to.error());
   const std::uint64_t head = app.store().head();
-  const auto check =
-      events::verify_chain(app.store(), static_cast<std::uint64_t>(from->value_or(1)),
-                           to->has_value() ? static_cast<std::uint64_t>(**to) : head);
+  const std::uint64_t lo = static_cast<std::uint64_t>(from->value_or(1));
+  const std::uint64_t hi = to->has_value() ? static_cast<std::uint64_t>(**to) : head;
+  app.run_slow(
+      [&app, c, lo, hi] { reply_verify(app, c, events::verify_chain(app.store(), lo, hi)); });
+}
+
+void reply_verify(App& app, const CallPtr& c, const events::ChainCheck& check) {
   std::string out;
   JsonWriter w(out);
   w.begin_object();
@@ -285,30 +298,36 @@ void render_projection(App& app, const projections::ReadModelStatus& st, JsonWri
   w.end_object();
 }
 
+// Digests scan every row: on the slow lane.
 void list_projections(App& app, const CallPtr& c) {
-  std::string out;
-  JsonWriter w(out);
-  w.begin_object().key("projections").begin_array();
-  std::int64_t n = 0;
-  const auto view = app.store().read_view();
-  for (const auto& name : app.projector().names()) {
-    if (auto st = app.projector().status(name, view)) {
-      render_projection(app, *st, w);
-      ++n;
+  app.run_slow([&app, c] {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object().key("projections").begin_array();
+    std::int64_t n = 0;
+    const auto view = app.store().read_view();
+    for (const auto& name : app.projector().names()) {
+      if (auto st = app.projector().status(name, view)) {
+        render_projection(app, *st, w);
+        ++n;
+      }
     }
-  }
-  w.end_array().key("count").value(n).end_object();
-  app.reply_json(c, 200, std::move(out));
+    w.end_array().key("count").value(n).end_object();
+    app.reply_json(c, 200, std::move(out));
+  });
 }
 
 void get_projection(App& app, const CallPtr& c) {
-  auto st = app.projector().status(c->params.at("name"));
-  if (!st)
-    return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "No such read model."));
-  std::string out;
-  JsonWriter w(out);
-  render_projection(app, *st, w);
-  app.reply_json(c, 200, std::move(out));
+  app.run_slow([&app, c] {
+    auto st = app.projector().status(c->params.at("name"));
+    if (!st) {
+      return app.reply_problem(c, Problem::make(ProblemKind::kNotFound, "No such read model."));
+    }
+    std::string out;
+    JsonWriter w(out);
+    render_projection(app, *st, w);
+    app.reply_json(c, 200, std::move(out));
+  });
 }
 
 // POST /admin/projections/{name|all}/rebuild: a new generation built in the background.

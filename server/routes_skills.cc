@@ -1,4 +1,6 @@
 // Skills, skill runs and divergences (API §3-5).
+#include <simdjson.h>
+
 #include "commands/ids.h"
 #include "commands/skills.h"
 #include "domain/json_text.h"
@@ -27,6 +29,45 @@ std::string with_sample_rate(App& app, std::string row) {
   std::string to = "\"shadow_sample_rate\":";
   append_json_double(to, rate);
   return row.replace(at, from.size(), to);
+}
+
+// S from a stored detail row (`S+`): the members only the detail has are dropped; every other
+// member keeps its text and place.
+std::string summary_of(const std::string& detail) {
+  thread_local simdjson::ondemand::parser parser;
+  const simdjson::padded_string padded(detail);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object object;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(object)) return detail;
+  std::string out = "{";
+  for (auto field : object) {
+    std::string_view key, raw;
+    simdjson::ondemand::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) return detail;
+    if (key == "current_version" || key == "promotion_held" || key == "evolution_pending") continue;
+    simdjson::ondemand::json_type type;
+    if (value.type().get(type)) return detail;
+    simdjson::error_code error = simdjson::SUCCESS;
+    if (type == simdjson::ondemand::json_type::object) {
+      simdjson::ondemand::object inner;
+      error = value.get_object().get(inner);
+      if (!error) error = inner.raw_json().get(raw);
+    } else if (type == simdjson::ondemand::json_type::array) {
+      simdjson::ondemand::array inner;
+      error = value.get_array().get(inner);
+      if (!error) error = inner.raw_json().get(raw);
+    } else {
+      raw = value.raw_json_token();
+    }
+    if (error) return detail;
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n')) raw.remove_suffix(1);
+    if (out.size() > 1) out.push_back(',');
+    append_json_string(out, key);
+    out.push_back(':');
+    out += raw;
+  }
+  out.push_back('}');
+  return out;
 }
 
 std::expected<projections::Page, Problem> page(const Call& c, std::int64_t default_limit) {
@@ -72,13 +113,7 @@ void list_skills(App& app, const CallPtr& c, bool drafts) {
     const auto q = queries(app);
     auto rows = q.list(state, capability, p);
     // Lists serve S: the detail members are dropped.
-    for (auto& row : rows) {
-      auto j = nlohmann::ordered_json::parse(with_sample_rate(app, row));
-      j.erase("current_version");
-      j.erase("promotion_held");
-      j.erase("evolution_pending");
-      row = j.dump();
-    }
+    for (auto& row : rows) row = summary_of(with_sample_rate(app, std::move(row)));
     app.reply_json(c, 200, render_page(drafts ? "drafts" : "skills", rows, p.limit, p.offset),
                    q.position());
   });

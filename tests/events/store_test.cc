@@ -64,6 +64,26 @@ TEST(EventStore, AssignsDensePositionsAndStreamVersions) {
   EXPECT_EQ(positions, (std::vector<std::uint64_t>{4, 2, 1}));
 }
 
+TEST(EventStore, ReadManyAnswersInTheOrderAskedAndSkipsWhatIsNotThere) {
+  testing::TempDir dir;
+  auto store = open_store(dir.path());
+  ASSERT_TRUE(store->append("s-a", ExpectedVersion::any(),
+                            {lesson_event(1), lesson_event(2), lesson_event(3)}, kEnv));
+  const std::vector<std::uint64_t> asked{3, 9, 1, 2, 3};
+  const auto got = store->read_many(store->read_view(), asked);
+  ASSERT_EQ(got.size(), asked.size());
+  EXPECT_FALSE(got[1]) << "position 9 is beyond the head";
+  for (const std::size_t i : {0u, 2u, 3u, 4u}) {
+    ASSERT_TRUE(got[i]) << i;
+    const auto one = store->read(asked[i]);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(got[i]->position, asked[i]);
+    EXPECT_EQ(got[i]->bytes, one->bytes);
+    EXPECT_EQ(got[i]->hash, one->hash);
+  }
+  EXPECT_TRUE(store->read_many(store->read_view(), {}).empty());
+}
+
 TEST(EventStore, ExpectedVersionConflictsAppendNothing) {
   testing::TempDir dir;
   auto store = open_store(dir.path());

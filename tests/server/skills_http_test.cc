@@ -262,6 +262,13 @@ TEST_F(SkillsHttp, GT01GT05GT06SandboxGateHeldPromotionAndTheFlag) {
   EXPECT_EQ(detail["state"], "sandbox");
   EXPECT_EQ(detail["promotion_held"]["metrics"],
             json::parse(R"({"validity_rate":1.0,"runs_examined":20})"));
+  // The list serves S: the detail (S+) without its detail-only members, the rest unchanged.
+  json summary = detail;
+  for (const char* member : {"current_version", "promotion_held", "evolution_pending"}) {
+    ASSERT_TRUE(summary.contains(member)) << member;
+    summary.erase(member);
+  }
+  EXPECT_EQ(get("/admin/skills?state=sandbox")["skills"][0], summary);
   // The merge_hold auto-lesson (an observer, after the commit).
   std::vector<json> holds;
   eventually([&] { return !(holds = lessons("merge_hold")).empty(); });
