@@ -331,25 +331,29 @@ void get_projection(App& app, const CallPtr& c) {
 }
 
 // POST /admin/projections/{name|all}/rebuild: a new generation built in the background.
+// Creating the new generations' column families writes RocksDB's manifest and options files:
+// on the slow lane.
 void rebuild_projection(App& app, const CallPtr& c) {
-  const std::string& name = c->params.at("name");
-  const auto names = name == "all" ? app.projector().names() : std::vector<std::string>{name};
-  auto started = app.projector().start_rebuild(names, app.now());
-  if (!started) return app.reply_problem(c, started.error());
-  std::string out;
-  JsonWriter w(out);
-  auto one = [&w](const std::pair<std::string, std::uint64_t>& s) {
-    w.begin_object().key("name").value(s.first).key("generation").value(s.second);
-    w.key("status").value("building").end_object();
-  };
-  if (name == "all") {
-    w.begin_object().key("projections").begin_array();
-    for (const auto& s : *started) one(s);
-    w.end_array().end_object();
-  } else {
-    one(started->front());
-  }
-  app.reply_json(c, 202, std::move(out));
+  app.run_slow([&app, c] {
+    const std::string& name = c->params.at("name");
+    const auto names = name == "all" ? app.projector().names() : std::vector<std::string>{name};
+    auto started = app.projector().start_rebuild(names, app.now());
+    if (!started) return app.reply_problem(c, started.error());
+    std::string out;
+    JsonWriter w(out);
+    auto one = [&w](const std::pair<std::string, std::uint64_t>& s) {
+      w.begin_object().key("name").value(s.first).key("generation").value(s.second);
+      w.key("status").value("building").end_object();
+    };
+    if (name == "all") {
+      w.begin_object().key("projections").begin_array();
+      for (const auto& s : *started) one(s);
+      w.end_array().end_object();
+    } else {
+      one(started->front());
+    }
+    app.reply_json(c, 202, std::move(out));
+  });
 }
 
 }  // namespace
