@@ -341,30 +341,31 @@ std::optional<StoredEvent> EventStore::read(std::uint64_t position) const {
   return read_at(read_view().options(), position);
 }
 
+std::vector<std::optional<std::string>> multi_get(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                                                  rocksdb::ColumnFamilyHandle* cf,
+                                                  const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out(keys.size());
+  if (keys.empty()) return out;
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db->MultiGet(ro, cf, slices.size(), slices.data(), values.data(), statuses.data());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].ok()) out[i] = values[i].ToString();
+  }
+  return out;
+}
+
 std::vector<std::optional<StoredEvent>> EventStore::read_many(
     const ReadView& view, std::span<const std::uint64_t> positions) const {
+  std::vector<std::string> keys;
+  keys.reserve(positions.size());
+  for (const auto p : positions) keys.push_back(u64_be(p));
+  auto values = multi_get(db_.get(), view.options(), log_cf_, keys);
   std::vector<std::optional<StoredEvent>> out(positions.size());
-  if (positions.empty()) return out;
-  // MultiGet shares index and data block lookups between neighbouring keys when sorted.
-  std::vector<std::size_t> order(positions.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return positions[a] < positions[b]; });
-  std::vector<std::string> keys(positions.size());
-  std::vector<rocksdb::Slice> slices(positions.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    keys[i] = u64_be(positions[order[i]]);
-    slices[i] = keys[i];
-  }
-  std::vector<rocksdb::PinnableSlice> values(positions.size());
-  std::vector<rocksdb::Status> statuses(positions.size());
-  db_->MultiGet(view.options(), log_cf_, slices.size(), slices.data(), values.data(),
-                statuses.data(), true);
-  for (std::size_t i = 0; i < order.size(); ++i) {
+  for (std::size_t i = 0; i < positions.size(); ++i) {
     StoredEvent e;
-    if (statuses[i].ok() && decode_stored(positions[order[i]], values[i].ToStringView(), e)) {
-      out[order[i]] = std::move(e);
-    }
+    if (values[i] && decode_stored(positions[i], *values[i], e)) out[i] = std::move(e);
   }
   return out;
 }

@@ -89,6 +89,13 @@ using Catalog = std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>>
 
 // A consistent view of the durable state: the head position, a RocksDB snapshot at it and the
 // catalog of families that snapshot is to be read through.
+// The values of `keys` in `cf` as `ro` sees them, in one batched lookup (RocksDB's MultiGet
+// sorts the keys and shares index and block lookups between neighbours): a list page's second
+// step, after its index scan. nullopt where a key is absent.
+std::vector<std::optional<std::string>> multi_get(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
+                                                  rocksdb::ColumnFamilyHandle* cf,
+                                                  const std::vector<std::string>& keys);
+
 class ReadView {
  public:
   ReadView() = default;

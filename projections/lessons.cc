@@ -244,7 +244,7 @@ std::vector<std::string> LessonsQueries::list(const LessonFilter& f) const {
     keys.push_back("r" + inverted(id_from_inverted(key, key.size() - 8)));
   }
   std::vector<std::string> out;
-  for (auto& row : multi_get(db_, ro, cf_, keys)) {
+  for (auto& row : events::multi_get(db_, ro, cf_, keys)) {
     if (row && row->size() >= kVersionBytes) out.push_back(row->substr(kVersionBytes));
   }
   return out;

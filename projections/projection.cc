@@ -25,19 +25,4 @@ void Rows::add_counter(std::string_view key, std::int64_t delta) {
   }
 }
 
-std::vector<std::optional<std::string>> multi_get(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
-                                                  rocksdb::ColumnFamilyHandle* cf,
-                                                  const std::vector<std::string>& keys) {
-  std::vector<std::optional<std::string>> out(keys.size());
-  if (keys.empty()) return out;
-  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  db->MultiGet(ro, cf, slices.size(), slices.data(), values.data(), statuses.data());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].ok()) out[i] = values[i].ToString();
-  }
-  return out;
-}
-
 }  // namespace annals::projections

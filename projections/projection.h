@@ -8,7 +8,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "events/store.h"
 
@@ -46,13 +45,6 @@ struct VersionedRow {
   std::uint64_t version = 0;
   std::string json;
 };
-
-// The values of `keys` in `cf` as `ro` sees them, in one batched lookup (RocksDB's MultiGet
-// shares index and block lookups between neighbouring keys): the list pages' second step, after
-// the index scan. nullopt where a key is absent.
-std::vector<std::optional<std::string>> multi_get(rocksdb::DB* db, const rocksdb::ReadOptions& ro,
-                                                  rocksdb::ColumnFamilyHandle* cf,
-                                                  const std::vector<std::string>& keys);
 
 class Projection {
  public:

@@ -339,7 +339,7 @@ std::vector<std::string> CorrectionsQueries::list(const CorrectionFilter& f, Pag
     keys.push_back("r" + std::string(key.substr(prefix.size() + 8)));
   }
   std::vector<std::string> out;
-  for (auto& value : multi_get(db_, ro, cf_, keys)) {
+  for (auto& value : events::multi_get(db_, ro, cf_, keys)) {
     if (value) out.push_back(std::move(*value));
   }
   return out;
@@ -387,7 +387,7 @@ std::vector<std::string> SkillsQueries::list(const std::optional<std::string>& s
              return "r" + std::string(key.substr(9));
            });
   std::vector<std::string> out;
-  for (auto& row : multi_get(db_, view_.options(), skills_, keys)) {
+  for (auto& row : events::multi_get(db_, view_.options(), skills_, keys)) {
     if (row) out.push_back(std::move(*row));
   }
   return out;
