@@ -20,12 +20,14 @@ std::string list_key(const std::string& automation_id, std::uint64_t position) {
 
 }  // namespace
 
+bool AutomationRunsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::AutomationRunStarted, fb::Payload::AutomationRunFinished,
+                          fb::Payload::AlertDelivered});
+}
+
 void AutomationRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto type = e.type();
-  if (type != fb::Payload::AutomationRunStarted && type != fb::Payload::AutomationRunFinished &&
-      type != fb::Payload::AlertDelivered) {
-    return;
-  }
+  if (!projects(type)) return;
   const auto* stream = e.event().stream();
   if (stream == nullptr || !stream->string_view().starts_with("automation-")) return;
   auto event = events::decode_automation_event(e);

@@ -21,6 +21,7 @@ class AutomationRunsProjection final : public Projection {
  public:
   std::string_view name() const override { return "automation_runs"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 class AutomationRunsQueries {

@@ -33,7 +33,15 @@ std::string tuple_of(const automation::Automation& a) {
 
 }  // namespace
 
+bool AutomationsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::AutomationCreated, fb::Payload::AutomationUpdated,
+                          fb::Payload::AutomationPaused, fb::Payload::AutomationResumed,
+                          fb::Payload::AutomationDeleted, fb::Payload::AutomationRunStarted,
+                          fb::Payload::AutomationRunFinished});
+}
+
 void AutomationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (!projects(e.type())) return;
   const auto* stream = e.event().stream();
   if (stream == nullptr || !stream->string_view().starts_with("automation-")) return;
   auto event = events::decode_automation_event(e);

@@ -22,6 +22,7 @@ class AutomationsProjection final : public Projection {
  public:
   std::string_view name() const override { return "automations"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 struct DueAutomation {

@@ -3,37 +3,56 @@
 #include <algorithm>
 #include <cstring>
 
+#include "events/keys.h"
+
 namespace annals::projections {
 
 namespace {
 
-std::uint64_t prefix_of(std::string_view key) {
-  std::uint64_t p = 0;
-  const std::size_t n = std::min<std::size_t>(8, key.size());
+// The 8 bytes of key from `depth` on, big-endian, zero-padded, and how many of them the key has.
+struct Digit {
+  std::uint64_t value;
+  std::uint32_t index;  // of the entry
+  std::uint32_t length;
+};
+
+std::uint64_t digit_at(std::string_view key, std::size_t depth, std::uint32_t& length) {
+  std::uint64_t d = 0;
+  const std::size_t n = key.size() > depth ? std::min<std::size_t>(8, key.size() - depth) : 0;
   for (std::size_t i = 0; i < n; ++i)
-    p |= std::uint64_t(static_cast<unsigned char>(key[i])) << (56 - 8 * i);
-  return p;
+    d |= std::uint64_t(static_cast<unsigned char>(key[depth + i])) << (56 - 8 * i);
+  length = static_cast<std::uint32_t>(n);
+  return d;
 }
+
+// A slot holds the entry's index + 1 in its low half (0 = empty) and the key's hash in its high
+// half, so probing compares keys only when the hashes agree.
+constexpr std::uint64_t kIndexMask = 0xffffffffu;
+std::uint64_t tag_of(std::size_t hash) { return static_cast<std::uint64_t>(hash) >> 32 << 32; }
 
 }  // namespace
 
 std::int64_t ChunkRows::find(std::string_view key, std::size_t hash, std::size_t& slot) const {
   if (slots_.empty()) return -1;
   const std::size_t mask = slots_.size() - 1;
+  const std::uint64_t tag = tag_of(hash);
   for (slot = hash & mask;; slot = (slot + 1) & mask) {
-    const std::uint32_t s = slots_[slot];
+    const std::uint64_t s = slots_[slot];
     if (s == 0) return -1;
-    if (key_of(entries_[s - 1]) == key) return s - 1;
+    const std::uint64_t i = (s & kIndexMask) - 1;
+    if ((s & ~kIndexMask) == tag && key_of(entries_[i]) == key) return static_cast<std::int64_t>(i);
   }
 }
 
 void ChunkRows::grow() {
-  std::vector<std::uint32_t> bigger(std::max<std::size_t>(1024, slots_.size() * 2), 0);
+  std::vector<std::uint64_t> bigger(std::max<std::size_t>(1024, slots_.size() * 2), 0);
   const std::size_t mask = bigger.size() - 1;
-  for (std::uint32_t i = 0; i < entries_.size(); ++i) {
-    std::size_t slot = std::hash<std::string_view>()(key_of(entries_[i])) & mask;
+  for (const std::uint64_t s : slots_) {
+    if (s == 0) continue;
+    const std::size_t hash = std::hash<std::string_view>()(key_of(entries_[(s & kIndexMask) - 1]));
+    std::size_t slot = hash & mask;
     while (bigger[slot] != 0) slot = (slot + 1) & mask;
-    bigger[slot] = i + 1;
+    bigger[slot] = s;
   }
   slots_.swap(bigger);
 }
@@ -69,27 +88,81 @@ void ChunkRows::stage(std::string_view key, const std::string_view* value) {
   }
   const std::uint64_t key_at = arena_.size();
   arena_.insert(arena_.end(), key.begin(), key.end());
-  entries_.push_back({prefix_of(key), key_at, value_at, static_cast<std::uint32_t>(key.size()),
-                      value_size, value == nullptr});
-  slots_[slot] = static_cast<std::uint32_t>(entries_.size());
+  entries_.push_back(
+      {key_at, value_at, static_cast<std::uint32_t>(key.size()), value_size, value == nullptr});
+  slots_[slot] = tag_of(hash) | entries_.size();
 }
 
 void ChunkRows::put(std::string_view key, std::string_view value) { stage(key, &value); }
+
+void ChunkRows::add_counter(std::string_view key, std::int64_t delta) {
+  std::size_t slot = 0;
+  const auto i = find(key, std::hash<std::string_view>()(key), slot);
+  if (i < 0 || entries_[static_cast<std::size_t>(i)].deleted ||
+      entries_[static_cast<std::size_t>(i)].value_size != 8) {
+    Rows::add_counter(key, delta);
+    return;
+  }
+  Entry& e = entries_[static_cast<std::size_t>(i)];
+  char* at = arena_.data() + e.value_at;
+  const auto v = static_cast<std::int64_t>(events::read_u64_be(std::string_view(at, 8))) + delta;
+  if (v <= 0) {
+    e.deleted = true;
+    e.value_size = 0;
+    return;
+  }
+  const std::string bytes = events::u64_be(static_cast<std::uint64_t>(v));
+  std::copy(bytes.begin(), bytes.end(), at);
+}
 
 void ChunkRows::remove(std::string_view key) { stage(key, nullptr); }
 
 void ChunkRows::for_each_sorted(
     const std::function<void(std::string_view, const std::string_view*)>& fn) const {
-  std::vector<std::uint32_t> order(entries_.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [this](std::uint32_t a, std::uint32_t b) {
-    const Entry& x = entries_[a];
-    const Entry& y = entries_[b];
-    if (x.prefix != y.prefix) return x.prefix < y.prefix;
-    return key_of(x) < key_of(y);
-  });
-  for (const std::uint32_t i : order) {
-    const Entry& e = entries_[i];
+  // Most-significant-digit first, 8 bytes at a time: each pass sorts a contiguous array of
+  // (digit, index) pairs, and only runs of keys that agree on every byte so far go on to their
+  // next 8 bytes. Comparing whole keys instead reads two scattered cache lines per comparison.
+  std::vector<Digit> order(entries_.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) {
+    order[i].index = i;
+    order[i].value = digit_at(key_of(entries_[i]), 0, order[i].length);
+  }
+  auto less = [](const Digit& a, const Digit& b) {
+    return a.value != b.value ? a.value < b.value : a.length < b.length;
+  };
+  struct Run {
+    std::size_t begin, end, depth;
+  };
+  std::vector<Run> runs{{0, order.size(), 0}};
+  while (!runs.empty()) {
+    const Run r = runs.back();
+    runs.pop_back();
+    std::sort(order.begin() + r.begin, order.begin() + r.end, less);
+    for (std::size_t i = r.begin; i < r.end;) {
+      // Keys are unique, so a digit shorter than 8 bytes (the key ends in it) cannot repeat.
+      std::size_t j = i + 1;
+      if (order[i].length == 8) {
+        while (j < r.end && order[j].value == order[i].value && order[j].length == 8) ++j;
+      }
+      if (j - i > 1) {
+        for (std::size_t k = i; k < j; ++k) {
+          order[k].value = digit_at(key_of(entries_[order[k].index]), r.depth + 8, order[k].length);
+        }
+        runs.push_back({i, j, r.depth + 8});
+      }
+      i = j;
+    }
+  }
+  // Entries and their bytes are read in key order, not in the order they were staged: fetch them
+  // ahead of use.
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    if (i + 16 < order.size()) __builtin_prefetch(&entries_[order[i + 16].index]);
+    if (i + 8 < order.size()) {
+      const Entry& ahead = entries_[order[i + 8].index];
+      __builtin_prefetch(arena_.data() + ahead.key_at);
+      __builtin_prefetch(arena_.data() + ahead.value_at);
+    }
+    const Entry& e = entries_[order[i].index];
     const std::string_view value(arena_.data() + e.value_at, e.value_size);
     fn(key_of(e), e.deleted ? nullptr : &value);
   }

@@ -23,6 +23,8 @@ class ChunkRows final : public Rows {
   std::optional<std::string> get(std::string_view key) const override;
   void put(std::string_view key, std::string_view value) override;
   void remove(std::string_view key) override;
+  // A counter already staged in this chunk is changed in place.
+  void add_counter(std::string_view key, std::int64_t delta) override;
 
   // Calls fn(key, value) for each staged key in key order; value is nullptr for a delete.
   void for_each_sorted(
@@ -35,7 +37,6 @@ class ChunkRows final : public Rows {
 
  private:
   struct Entry {
-    std::uint64_t prefix;  // the key's first 8 bytes, big-endian: most comparisons end here
     std::uint64_t key_at, value_at;
     std::uint32_t key_size, value_size;
     bool deleted;
@@ -50,7 +51,7 @@ class ChunkRows final : public Rows {
   rocksdb::ColumnFamilyHandle* cf_;
   std::vector<char> arena_;
   std::vector<Entry> entries_;
-  std::vector<std::uint32_t> slots_;  // 0 = empty, else entry index + 1
+  std::vector<std::uint64_t> slots_;  // hash tag | (entry index + 1); 0 = empty
 };
 
 }  // namespace annals::projections

@@ -27,6 +27,10 @@ std::int64_t day_of(Micros t) {
 
 }  // namespace
 
+bool InvocationsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::InvocationRecorded});
+}
+
 void InvocationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* i = e.event().payload_as_InvocationRecorded();
   if (i == nullptr || i->invocation_id() == nullptr) return;
@@ -39,7 +43,12 @@ void InvocationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put(std::string("t").append(type).append(1, '\0').append(order), position);
 }
 
+bool SpendProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::InvocationRecorded});
+}
+
 void SpendProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (!projects(e.type())) return;
   auto i = events::decode_invocation(e);
   if (!i) return;
   const std::string key = "d" + format_utc_date(i->at);

@@ -24,12 +24,14 @@ class InvocationsProjection final : public Projection {
  public:
   std::string_view name() const override { return "invocations"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 class SpendProjection final : public Projection {
  public:
   std::string_view name() const override { return "spend"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
   std::string_view row_prefix() const override { return "d"; }
 };
 

@@ -1,8 +1,10 @@
 #include "projections/lessons.h"
 
+#include <simdjson.h>
+
 #include <limits>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "domain/json_text.h"
 #include "domain/lesson.h"
@@ -106,35 +108,92 @@ std::string counter_key(char code, std::string_view value) {
   return k;
 }
 
-std::optional<std::string> opt_string(const nlohmann::json& j, const char* key) {
-  const auto& v = j.at(key);
-  return v.is_string() ? std::optional(v.get<std::string>()) : std::nullopt;
-}
-
-// Reads back a row written by lesson::render.
+// Reads back a row written by lesson::render (every member present, in render's order).
+// simdjson's on-demand parser: an update applies to a row read back from the read model, and a
+// DOM parse of the row had been the largest part of applying one.
 lesson::Lesson parse_row(std::string_view row) {
-  const auto j = nlohmann::json::parse(row);
+  thread_local simdjson::ondemand::parser parser;
+  const simdjson::padded_string text(row);
+  auto fail = [&](simdjson::error_code e) {
+    throw std::runtime_error(std::string("unreadable lesson row: ") + simdjson::error_message(e));
+  };
+  simdjson::ondemand::document doc;
+  if (auto e = parser.iterate(text).get(doc)) fail(e);
+  simdjson::ondemand::object object;
+  if (auto e = doc.get_object().get(object)) fail(e);
   lesson::Lesson l;
-  l.id = j.at("id").get<std::int64_t>();
   auto& f = l.fields;
-  f.lesson_type = j.at("lesson_type").get<std::string>();
-  f.work_item_id = opt_string(j, "work_item_id");
-  f.task_id = opt_string(j, "task_id");
-  f.stage = opt_string(j, "stage");
-  f.agent = opt_string(j, "agent");
-  f.repo = opt_string(j, "repo");
-  f.root_cause = opt_string(j, "root_cause");
-  f.suggestion = opt_string(j, "suggestion");
-  f.status = j.at("status").get<std::string>();
-  f.related_task = opt_string(j, "related_task");
-  f.attribution = opt_string(j, "attribution");
-  f.target_repo = opt_string(j, "target_repo");
-  f.target_domain = opt_string(j, "target_domain");
-  f.source = j.at("source").get<std::string>();
-  if (!j.at("detail").is_null()) f.detail = j.at("detail").dump();
-  l.created_at = parse_instant(j.at("created_at").get<std::string>()).value_or(0);
-  if (j.at("updated_at").is_string()) {
-    l.updated_at = parse_instant(j.at("updated_at").get<std::string>());
+  for (auto member : object) {
+    std::string_view key;
+    if (auto e = member.unescaped_key().get(key)) fail(e);
+    simdjson::ondemand::value v;
+    if (auto e = member.value().get(v)) fail(e);
+    bool is_null = false;
+    if (auto e = v.is_null().get(is_null)) fail(e);
+    auto text_of = [&]() -> std::string {
+      std::string_view sv;
+      if (auto e = v.get_string().get(sv)) fail(e);
+      return std::string(sv);
+    };
+    auto opt = [&]() -> std::optional<std::string> {
+      return is_null ? std::nullopt : std::optional(text_of());
+    };
+    if (key == "id") {
+      if (auto e = v.get_int64().get(l.id)) fail(e);
+    } else if (key == "lesson_type") {
+      f.lesson_type = text_of();
+    } else if (key == "work_item_id") {
+      f.work_item_id = opt();
+    } else if (key == "task_id") {
+      f.task_id = opt();
+    } else if (key == "stage") {
+      f.stage = opt();
+    } else if (key == "agent") {
+      f.agent = opt();
+    } else if (key == "repo") {
+      f.repo = opt();
+    } else if (key == "root_cause") {
+      f.root_cause = opt();
+    } else if (key == "suggestion") {
+      f.suggestion = opt();
+    } else if (key == "status") {
+      f.status = text_of();
+    } else if (key == "related_task") {
+      f.related_task = opt();
+    } else if (key == "attribution") {
+      f.attribution = opt();
+    } else if (key == "target_repo") {
+      f.target_repo = opt();
+    } else if (key == "target_domain") {
+      f.target_domain = opt();
+    } else if (key == "source") {
+      f.source = text_of();
+    } else if (key == "detail") {
+      // The compact text render wrote, byte for byte.
+      if (!is_null) {
+        std::string_view raw;
+        simdjson::ondemand::json_type type;
+        if (auto e = v.type().get(type)) fail(e);
+        simdjson::error_code e = simdjson::SUCCESS;
+        if (type == simdjson::ondemand::json_type::object) {
+          simdjson::ondemand::object o;
+          e = v.get_object().get(o);
+          if (!e) e = o.raw_json().get(raw);
+        } else if (type == simdjson::ondemand::json_type::array) {
+          simdjson::ondemand::array a;
+          e = v.get_array().get(a);
+          if (!e) e = a.raw_json().get(raw);
+        } else {
+          raw = v.raw_json_token();
+        }
+        if (e) fail(e);
+        f.detail = std::string(raw);
+      }
+    } else if (key == "created_at") {
+      l.created_at = parse_instant(text_of()).value_or(0);
+    } else if (key == "updated_at" && !is_null) {
+      l.updated_at = parse_instant(text_of());
+    }
   }
   return l;
 }
@@ -165,6 +224,10 @@ std::int64_t lesson_id_of(const events::StoredEvent& e) {
 }
 
 }  // namespace
+
+bool LessonsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::LessonRecorded, fb::Payload::LessonUpdated});
+}
 
 void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   switch (e.type()) {

@@ -23,6 +23,7 @@ class LessonsProjection final : public Projection {
  public:
   std::string_view name() const override { return "lessons"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 struct LessonFilter {

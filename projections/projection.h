@@ -5,6 +5,8 @@
 
 #include <rocksdb/db.h>
 
+#include <algorithm>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,7 +24,7 @@ class Rows {
   virtual void put(std::string_view key, std::string_view value) = 0;
   virtual void remove(std::string_view key) = 0;
   // Adds delta to the unsigned 64-bit counter stored at key (absent = 0); removes it at 0.
-  void add_counter(std::string_view key, std::int64_t delta);
+  virtual void add_counter(std::string_view key, std::int64_t delta);
 };
 
 // Rows staged in a commit's StagedWrites beside the events (the live path and catch-up).
@@ -46,6 +48,10 @@ struct VersionedRow {
   std::string json;
 };
 
+inline bool is_one_of(fb::Payload type, std::initializer_list<fb::Payload> types) {
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
 class Projection {
  public:
   virtual ~Projection() = default;
@@ -53,6 +59,9 @@ class Projection {
   virtual std::string_view name() const = 0;
   // Applies one event; events it does not project are ignored.
   virtual void apply(const events::StoredEvent& e, Rows& rows) = 0;
+  // Whether events of this payload type can change the read model (default: every type). apply()
+  // returns at once for the others, so a rebuild skips them without touching their bytes.
+  virtual bool projects(fb::Payload) const { return true; }
   // Key prefix of the rows counted as the read model's rows (the rest are indexes/counters).
   virtual std::string_view row_prefix() const { return "r"; }
 };

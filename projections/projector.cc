@@ -6,10 +6,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <barrier>
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 
 #include "events/keys.h"
@@ -337,11 +339,21 @@ class ChunkBuilder {
         scratch_(std::move(scratch)) {
     std::filesystem::create_directories(scratch_);
     rows_.reserve(targets_.size());
-    for (const auto& t : targets_) rows_.emplace_back(db, t.cf);
+    for (const auto& t : targets_) {
+      rows_.emplace_back(db, t.cf);
+      auto& wants = projects_.emplace_back();
+      for (std::size_t type = 0; type < wants.size(); ++type) {
+        wants[type] = t.projection->projects(static_cast<fb::Payload>(type));
+      }
+    }
   }
 
-  void apply(const events::StoredEvent& e) {
-    for (std::size_t i = 0; i < targets_.size(); ++i) targets_[i].projection->apply(e, rows_[i]);
+  void apply(const events::StoredEvent& e) { apply(e, e.type()); }
+  // With the event's type known, events no target projects are not touched.
+  void apply(const events::StoredEvent& e, fb::Payload type) {
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+      if (projects_[i][static_cast<std::uint8_t>(type)]) targets_[i].projection->apply(e, rows_[i]);
+    }
   }
 
   // Writes the chunk's rows and starts the next chunk.
@@ -375,6 +387,7 @@ class ChunkBuilder {
   const rocksdb::Options& options_;
   std::string scratch_;
   std::vector<ChunkRows> rows_;
+  std::vector<std::array<bool, 256>> projects_;  // by target, then payload type
   std::uint64_t file_no_ = 0;
 };
 
@@ -413,117 +426,108 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
   if (threads <= 1 || to - from + 1 < 2 * chunk) {
     return build_serial(source, from, to, db, targets, file_options, scratch, progress, chunk);
   }
-  // Read models are independent: `threads` builders each build their share of them from the same
-  // chunk, which this thread reads from the log once while they build the previous one. The first
-  // chunk is built one read model at a time to measure what each costs on this log; the shares are
-  // then balanced on those costs (longest first).
+  // Read models are independent, so a chunk's work splits into tasks: building each read model
+  // from the chunk (its apply calls, then its sorted SST file) and reading the next chunk from the
+  // log into the other buffer. Phase k reads chunk k and builds chunk k - 1; `threads` workers
+  // (this thread among them) take a phase's tasks longest first, by what each cost in the phase
+  // before, so one read model that costs more than the others no longer sets the pace on its own.
+  // A chunk's events, and their types apart: each task scans the types and reads only the events
+  // its read model projects.
   std::vector<events::StoredEvent> buffers[2];
-  auto read_into = [&](std::vector<events::StoredEvent>& buffer, std::uint64_t first,
-                       std::uint64_t last) {
+  std::vector<fb::Payload> types[2];
+  auto read_into = [&](std::uint64_t k, std::uint64_t first, std::uint64_t last) {
+    auto& buffer = buffers[k % 2];
+    auto& type = types[k % 2];
     std::size_t n = 0;
+    type.clear();
     source.read_range(first, last, [&](const events::StoredEvent& e) {
       if (n == buffer.size()) buffer.emplace_back();
       auto& slot = buffer[n++];
       slot.position = e.position;
       slot.hash = e.hash;
       slot.bytes.assign(e.bytes);
+      type.push_back(slot.type());
       return true;
     });
     buffer.resize(n);
   };
-  const std::uint64_t probe_to = from + chunk - 1;
-  read_into(buffers[0], from, probe_to);
-  std::vector<std::pair<double, std::size_t>> costs;
+  std::vector<std::unique_ptr<ChunkBuilder>> builders;
   for (std::size_t i = 0; i < targets.size(); ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    {
-      ChunkBuilder builder(db, targets.subspan(i, 1), file_options, scratch + "/probe");
-      for (const auto& e : buffers[0]) builder.apply(e);
-      builder.finish(true);
-    }
-    costs.emplace_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                       i);
+    builders.push_back(std::make_unique<ChunkBuilder>(db, targets.subspan(i, 1), file_options,
+                                                      scratch + "/" + std::to_string(i)));
   }
-  from = probe_to + 1;
-  if (progress && !progress(probe_to)) return probe_to;
-  std::sort(costs.rbegin(), costs.rend());
-  std::vector<std::vector<BuildTarget>> shares(threads);
-  std::vector<double> load(threads, 0.0);
-  for (const auto& [cost, i] : costs) {
-    const auto least =
-        static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
-    shares[least].push_back(targets[i]);
-    load[least] += cost;
-  }
-  if (from > to) return to;
-
-  // Chunk k is built from buffer k % 2 while chunk k + 1 is read into the other; every phase ends
-  // at the barrier, whose completion reports progress and decides whether to go on.
   const std::uint64_t chunks = (to - from) / chunk + 1;
   auto chunk_first = [&](std::uint64_t k) { return from + k * chunk; };
   auto chunk_last = [&](std::uint64_t k) { return std::min(to, chunk_first(k) + chunk - 1); };
-  auto read_chunk = [&](std::uint64_t k) {
-    read_into(buffers[k % 2], chunk_first(k), chunk_last(k));
-  };
+
+  // Task i < targets.size() builds read model i; the last one reads. Costs are seconds.
+  const std::size_t read_task = targets.size();
+  std::vector<double> cost(targets.size() + 1, 0.0);
+  std::vector<std::size_t> order;
+  std::atomic<std::size_t> next{0};
   std::uint64_t phase = 0;
-  std::atomic<bool> stop{false}, failed{false};
-  std::vector<std::exception_ptr> errors(threads + 1);
-  std::barrier sync(static_cast<std::ptrdiff_t>(threads) + 1, [&]() noexcept {
-    const std::uint64_t built = phase;  // chunks built so far (phase 0 built none)
-    ++phase;
-    if (built == 0 || stop) return;
-    try {
-      if (progress && !progress(chunk_last(built - 1))) stop = true;
-    } catch (...) {
-      stop = true;
+  std::atomic<bool> stop{false};  // a task failed or `progress` said stop: take no more tasks
+  bool done = false;              // changed only by the barrier's completion, so all workers agree
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  std::uint64_t reached = from - 1;
+  auto plan = [&] {  // the tasks of `phase`, longest first
+    order.clear();
+    if (phase > 0) {
+      for (std::size_t i = 0; i < targets.size(); ++i) order.push_back(i);
     }
-  });
-  std::uint64_t reached = probe_to;
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
+    if (phase < chunks) order.push_back(read_task);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return cost[a] > cost[b]; });
+    next = 0;
+  };
+  plan();
+  std::barrier sync(static_cast<std::ptrdiff_t>(threads), [&]() noexcept {
+    if (phase > 0 && !stop) {
+      reached = chunk_last(phase - 1);
       try {
-        ChunkBuilder builder(db, shares[t], file_options, scratch + "/" + std::to_string(t));
-        sync.arrive_and_wait();  // chunk 0 is read
-        for (std::uint64_t k = 0; k < chunks && !stop; ++k) {
-          try {
-            for (const auto& e : buffers[k % 2]) builder.apply(e);
-            builder.finish(chunk_last(k) - chunk_first(k) + 1 == chunk);
-          } catch (...) {
-            errors[t] = std::current_exception();
-            failed = stop = true;
-          }
-          sync.arrive_and_wait();
-        }
+        if (progress && !progress(reached)) stop = true;
       } catch (...) {
-        errors[t] = std::current_exception();
-        failed = stop = true;
-        sync.arrive_and_drop();
+        stop = true;
       }
-    });
-  }
-  try {
-    read_chunk(0);
-  } catch (...) {
-    errors[threads] = std::current_exception();
-    failed = stop = true;
-  }
-  sync.arrive_and_wait();
-  for (std::uint64_t k = 0; k < chunks && !stop; ++k) {
-    try {
-      if (k + 1 < chunks) read_chunk(k + 1);
-    } catch (...) {
-      errors[threads] = std::current_exception();
-      failed = stop = true;
     }
-    sync.arrive_and_wait();
-    if (!failed) reached = chunk_last(k);
-  }
+    ++phase;
+    done = stop || phase > chunks;
+    if (!done) plan();
+  });
+  auto work = [&] {
+    while (!done) {
+      for (std::size_t i; !stop && (i = next++) < order.size();) {
+        const std::size_t task = order[i];
+        const auto t0 = std::chrono::steady_clock::now();
+        try {
+          if (task == read_task) {
+            read_into(phase, chunk_first(phase), chunk_last(phase));
+          } else {
+            const std::uint64_t k = phase - 1;
+            const auto& events = buffers[k % 2];
+            const auto& type = types[k % 2];
+            for (std::size_t i = 0; i < events.size(); ++i)
+              builders[task]->apply(events[i], type[i]);
+            builders[task]->finish(chunk_last(k) - chunk_first(k) + 1 == chunk);
+          }
+        } catch (...) {
+          std::lock_guard lock(error_mutex);
+          if (!error) error = std::current_exception();
+          stop = true;
+        }
+        cost[task] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      }
+      sync.arrive_and_wait();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
   for (auto& th : pool) th.join();
+  builders.clear();
   std::filesystem::remove_all(scratch);
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  if (error) std::rethrow_exception(error);
   return reached;
 }
 

@@ -71,8 +71,9 @@ constexpr std::uint64_t kRebuildChunk = 65536;
 // Applies events from..to of `source` to each target's family in `db` with the live projection
 // code, writing each chunk's rows as SST files (in `scratch`) that are ingested at once. Calls
 // `progress` after each chunk with the last position applied; returning false stops early.
-// With `threads` > 1 the targets are shared out between that many threads, which build from
-// chunks this thread reads once. Returns the last position applied to every target.
+// With `threads` > 1 that many workers (this thread among them) share each chunk's tasks (one per
+// target, and reading the next chunk once), longest first. Returns the last position applied to
+// every target.
 std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
                          rocksdb::DB* db, std::span<const BuildTarget> targets,
                          const rocksdb::Options& file_options, const std::string& scratch,

@@ -50,8 +50,17 @@ std::vector<std::string_view> fields(std::string_view v) {
 
 }  // namespace
 
+bool SkillsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::SkillRegistered, fb::Payload::SkillVersionAdded,
+                          fb::Payload::SkillStateChanged, fb::Payload::SkillFlagChanged,
+                          fb::Payload::SkillPromotionHeld, fb::Payload::SkillRunRecorded,
+                          fb::Payload::DivergenceRecorded, fb::Payload::FixtureAdded,
+                          fb::Payload::EvolutionScheduled, fb::Payload::EvolutionAttempted});
+}
+
 void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const fb::Payload type = e.type();
+  if (!projects(type)) return;
   if (type == fb::Payload::SkillRunRecorded || type == fb::Payload::DivergenceRecorded ||
       type == fb::Payload::FixtureAdded) {
     // Evidence leaves the record as it is; its ETag (the stream version) moves on.
@@ -109,6 +118,10 @@ void SkillsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put(order_key(*s), s->state + '\0' + s->capability_name);
 }
 
+bool SkillRunsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::SkillRunRecorded});
+}
+
 void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* r = e.event().payload_as_SkillRunRecorded();
   const std::string id = skill_of(e);
@@ -127,6 +140,10 @@ void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   value.resize(position.size());
   value.append(status).append(1, '\0').append(version).append(1, '\0').append(run_id);
   rows.put("s" + id + '\0' + order, value);
+}
+
+bool DivergencesProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::DivergenceRecorded});
 }
 
 void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
@@ -187,7 +204,13 @@ std::optional<candidate::Candidate> candidate_from_row(const std::string& text) 
 
 }  // namespace
 
+bool CandidatesProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::CandidateReported, fb::Payload::CandidateStatusChanged,
+                          fb::Payload::DraftScheduled, fb::Payload::DraftAttempted});
+}
+
 void CandidatesProjection::apply(const events::StoredEvent& e, Rows& rows) {
+  if (!projects(e.type())) return;
   auto event = events::decode_candidate_event(e);
   if (!event) return;
   std::map<std::string, candidate::Candidate> one;
@@ -252,6 +275,10 @@ std::vector<std::string> CandidatesQueries::list(const std::optional<std::string
   return out;
 }
 
+bool NightlyRunsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::NightlyRunCompleted});
+}
+
 void NightlyRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* p = e.event().payload_as_NightlyRunCompleted();
   if (p == nullptr) return;
@@ -263,8 +290,12 @@ void NightlyRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("s" + desc(e.position), text);
 }
 
+bool EvolutionLogProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::EvolutionAttempted});
+}
+
 void EvolutionLogProjection::apply(const events::StoredEvent& e, Rows& rows) {
-  if (e.type() != fb::Payload::EvolutionAttempted) return;
+  if (!projects(e.type())) return;
   const std::string id = skill_of(e);
   auto event = events::decode_skill_event(e);
   if (id.empty() || !event) return;
@@ -274,8 +305,12 @@ void EvolutionLogProjection::apply(const events::StoredEvent& e, Rows& rows) {
   rows.put("s" + id + '\0' + desc(e.position), text);
 }
 
+bool FixturesProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::FixtureAdded});
+}
+
 void FixturesProjection::apply(const events::StoredEvent& e, Rows& rows) {
-  if (e.type() != fb::Payload::FixtureAdded) return;
+  if (!projects(e.type())) return;
   const std::string id = skill_of(e);
   auto event = events::decode_skill_event(e);
   if (id.empty() || !event) return;
@@ -309,6 +344,10 @@ std::vector<std::string> PerSkillQueries::scan(const std::string& prefix, Page p
     out.push_back(it->value().ToString());
   }
   return out;
+}
+
+bool CorrectionsProjection::projects(fb::Payload type) const {
+  return is_one_of(type, {fb::Payload::CorrectionRecorded});
 }
 
 void CorrectionsProjection::apply(const events::StoredEvent& e, Rows& rows) {

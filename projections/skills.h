@@ -34,6 +34,7 @@ class SkillsProjection final : public Projection {
   explicit SkillsProjection(double trusted_rate = 0.05) : trusted_rate_(trusted_rate) {}
   std::string_view name() const override { return "skills"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 
  private:
   double trusted_rate_;
@@ -43,12 +44,14 @@ class SkillRunsProjection final : public Projection {
  public:
   std::string_view name() const override { return "skill_runs"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 class DivergencesProjection final : public Projection {
  public:
   std::string_view name() const override { return "divergences"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 // `corrections`: r <id> → `K`; a <~timestamp> <id> → ""; t <task_type> 0 <~timestamp> <id> → "".
@@ -56,6 +59,7 @@ class CorrectionsProjection final : public Projection {
  public:
   std::string_view name() const override { return "corrections"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 // `fixtures`: r <id> → `F`; s <skill_id> 0 <~position> → `F` (newest first).
@@ -63,6 +67,7 @@ class FixturesProjection final : public Projection {
  public:
   std::string_view name() const override { return "fixtures"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 // `skill_evolution_log`: r <attempt_id> → `A`; s <skill_id> 0 <~position> → `A` (newest first).
@@ -70,6 +75,7 @@ class EvolutionLogProjection final : public Projection {
  public:
   std::string_view name() const override { return "skill_evolution_log"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 // `nightly_runs`: r <run_id> → `NR`; s <~position> → `NR` (newest first).
@@ -77,6 +83,7 @@ class NightlyRunsProjection final : public Projection {
  public:
   std::string_view name() const override { return "nightly_runs"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 // `candidates`: r <id> → `N`; o <~savings> <~reported_at> <id> → status 0 capability (the order).
@@ -84,6 +91,7 @@ class CandidatesProjection final : public Projection {
  public:
   std::string_view name() const override { return "candidates"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
+  bool projects(fb::Payload type) const override;
 };
 
 struct Page {

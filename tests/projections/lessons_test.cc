@@ -82,6 +82,49 @@ TEST(LessonsReadModel, UpdatesMoveIndexesAndCounters) {
   EXPECT_EQ(snap["by_status"], json::parse(R"({"closed":1,"new":1})"));
 }
 
+// An update rewrites the row from the row itself: every member it does not change stays as it
+// was, byte for byte (detail keeps its text: key order, escapes, number spelling).
+TEST(LessonsReadModel, UpdatesKeepEveryOtherMemberOfTheRow) {
+  for (const auto& detail :
+       {std::optional<std::string>(R"({"z":1.50,"a":[1,{"q":"say \"hi\"\n"}],"m":null})"),
+        std::optional<std::string>(R"([3,"x"])"), std::optional<std::string>(R"("just text")"),
+        std::optional<std::string>("-2.5e-7"), std::optional<std::string>()}) {
+    SCOPED_TRACE(detail.value_or("(none)"));
+    testing::Harness h;
+    auto f = make("gate_failure", "new", "repo-a", "W-1");
+    f.task_id = "T-9";
+    f.stage = "review";
+    f.agent = "codex";
+    f.root_cause = "a \"quoted\" cause \u00e9\t";
+    f.suggestion = "split it";
+    f.related_task = "T-1";
+    f.target_domain = "ci";
+    f.detail = detail;
+    ASSERT_EQ(h.record(f).status, 201);
+    const auto before = json::parse(h.lesson_queries().get(1)->json);
+    ASSERT_EQ(h.update(1, {{"status", "closed"}, {"target_repo", "repo-z"}}).status, 200);
+    const std::string after_text = h.lesson_queries().get(1)->json;
+    auto after = json::parse(after_text);
+    EXPECT_EQ(after.at("status"), "closed");
+    EXPECT_EQ(after.at("target_repo"), "repo-z");
+    EXPECT_TRUE(after.at("updated_at").is_string());
+    for (const auto& [key, value] : before.items()) {
+      if (key != "status" && key != "target_repo" && key != "updated_at") {
+        EXPECT_EQ(after.at(key), value) << key;
+      }
+    }
+    if (detail) {
+      EXPECT_NE(after_text.find("\"detail\":" + *detail + ","), std::string::npos) << after_text;
+    }
+    // A second update reads back the row the first one wrote.
+    ASSERT_EQ(h.update(1, {{"attribution", "platform"}}).status, 200);
+    after = json::parse(h.lesson_queries().get(1)->json);
+    EXPECT_EQ(after.at("root_cause"), before.at("root_cause"));
+    EXPECT_EQ(after.at("target_repo"), "repo-z");
+    EXPECT_EQ(after.at("attribution"), "platform");
+  }
+}
+
 TEST(LessonsReadModel, UpdateErrorsAppendNothing) {
   testing::Harness h;
   ASSERT_EQ(h.record(make("gate_failure")).status, 201);

@@ -106,8 +106,8 @@ TEST(OnlineRebuild, AnInterruptedRebuildLeavesTheOldGenerationInUse) {
   EXPECT_LE(h.projector().status("lessons")->generation, 2u);
 }
 
-// A rebuild long enough for the parallel path (read models shared out between threads, balanced
-// on the cost of the first chunk) gives the live digests.
+// A rebuild long enough for the parallel path (workers sharing each chunk's tasks, longest first)
+// gives the live digests.
 TEST(OfflineRebuild, ThreadedBuildsGiveTheLiveDigests) {
   testing::Harness h;
   std::mutex m;
@@ -143,6 +143,88 @@ TEST(OfflineRebuild, ThreadedBuildsGiveTheLiveDigests) {
   const auto rebuilt = h.projector().rebuild({}, 0);
   EXPECT_EQ(rebuilt.events, 40001u);
   for (const auto& st : rebuilt.read_models) EXPECT_EQ(st.digest, live.at(st.name)) << st.name;
+}
+
+// build_into with several workers sharing each chunk's tasks: a `progress` that says stop after
+// the third chunk leaves every target holding exactly the log up to that chunk's last event.
+TEST(OfflineRebuild, WorkersStopAfterTheChunkProgressRefuses) {
+  testing::Harness h;
+  for (int i = 0; i < 600; ++i) {
+    auto f = lesson(i % 3 ? "gate_failure" : "merge_hold");
+    f.repo = "repo-" + std::to_string(i % 7);
+    ASSERT_EQ(h.record(std::move(f)).status, 201);
+    if (i % 5 == 0) {
+      ASSERT_EQ(h.update(i / 2 + 1, {{"status", std::string("closed")}}).status, 200);
+    }
+  }
+  const std::uint64_t head = h.store().head();
+  ASSERT_GT(head, 600u);
+  const std::string dir = h.dir() + "-workers";
+  std::filesystem::remove_all(dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  auto projections = projections::all_projections();
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors{
+      {rocksdb::kDefaultColumnFamilyName, options}};
+  for (const auto& p : projections) descriptors.emplace_back(std::string(p->name()), options);
+  for (unsigned workers : {2u, 3u, 5u}) {
+    SCOPED_TRACE(workers);
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir + "/db", descriptors, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    std::vector<projections::BuildTarget> targets;
+    for (std::size_t i = 0; i < projections.size(); ++i) {
+      targets.push_back({projections[i].get(), handles[i + 1]});
+    }
+    std::vector<std::uint64_t> reported;
+    const auto reached = projections::build_into(
+        h.store(), 1, head, db.get(), targets, options, dir + "/sst",
+        [&](std::uint64_t pos) {
+          reported.push_back(pos);
+          return reported.size() < 3;
+        },
+        workers, 64);
+    EXPECT_EQ(reached, 3u * 64);
+    EXPECT_EQ(reported, (std::vector<std::uint64_t>{64, 128, 192}));
+    EXPECT_FALSE(std::filesystem::exists(dir + "/sst"));
+    const auto expected = projections::read_models_at(h.store(), reached, {}, dir + "-at");
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const auto st = projections::digest_family(db.get(), targets[i].cf,
+                                                 targets[i].projection->row_prefix(), nullptr);
+      EXPECT_EQ(st.digest, expected[i].digest) << expected[i].name;
+      EXPECT_EQ(st.rows, expected[i].rows) << expected[i].name;
+    }
+    // Without a stop, every event: the live digests.
+    for (std::size_t i = 1; i < handles.size(); ++i) {
+      ASSERT_TRUE(db->DropColumnFamily(handles[i]).ok());
+    }
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    handles.clear();
+    targets.clear();
+    for (std::size_t i = 0; i < projections.size(); ++i) {
+      rocksdb::ColumnFamilyHandle* cf = nullptr;
+      ASSERT_TRUE(
+          db->CreateColumnFamily(options, "full." + std::string(projections[i]->name()), &cf).ok());
+      handles.push_back(cf);
+      targets.push_back({projections[i].get(), cf});
+    }
+    EXPECT_EQ(projections::build_into(h.store(), 1, head, db.get(), targets, options, dir + "/sst",
+                                      {}, workers, 64),
+              head);
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      const auto name = std::string(projections[i]->name());
+      const auto st = projections::digest_family(db.get(), targets[i].cf,
+                                                 projections[i]->row_prefix(), nullptr);
+      EXPECT_EQ(st.digest, h.projector().status(name)->digest) << name;
+    }
+    for (auto* handle : handles) db->DestroyColumnFamilyHandle(handle);
+    db->Close();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(TimeTravel, ReadModelsAtAPositionEqualThoseLiveAtIt) {
