@@ -64,6 +64,9 @@ std::optional<std::string> ChunkRows::get(std::string_view key) const {
     if (e.deleted) return std::nullopt;
     return std::string(arena_.data() + e.value_at, e.value_size);
   }
+  if (!prefetched_.empty()) {
+    if (auto it = prefetched_.find(std::string(key)); it != prefetched_.end()) return it->second;
+  }
   std::string value;
   if (db_->Get(rocksdb::ReadOptions(), cf_, rocksdb::Slice(key.data(), key.size()), &value).ok()) {
     return value;
@@ -122,8 +125,11 @@ void ChunkRows::for_each_sorted(
   // Most-significant-digit first, 8 bytes at a time: each pass sorts a contiguous array of
   // (digit, index) pairs, and only runs of keys that agree on every byte so far go on to their
   // next 8 bytes. Comparing whole keys instead reads two scattered cache lines per comparison.
-  std::vector<Digit> order(entries_.size());
-  for (std::uint32_t i = 0; i < order.size(); ++i) {
+  // A pass works out every key's next digit in staging order, where the keys lie one after
+  // another in the arena, so the runs then look their digits up in one compact array.
+  const std::size_t n = entries_.size();
+  std::vector<Digit> order(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
     order[i].index = i;
     order[i].value = digit_at(key_of(entries_[i]), 0, order[i].length);
   }
@@ -131,33 +137,44 @@ void ChunkRows::for_each_sorted(
     return a.value != b.value ? a.value < b.value : a.length < b.length;
   };
   struct Run {
-    std::size_t begin, end, depth;
+    std::size_t begin, end;
   };
-  std::vector<Run> runs{{0, order.size(), 0}};
-  while (!runs.empty()) {
-    const Run r = runs.back();
-    runs.pop_back();
-    std::sort(order.begin() + r.begin, order.begin() + r.end, less);
-    for (std::size_t i = r.begin; i < r.end;) {
-      // Keys are unique, so a digit shorter than 8 bytes (the key ends in it) cannot repeat.
-      std::size_t j = i + 1;
-      if (order[i].length == 8) {
-        while (j < r.end && order[j].value == order[i].value && order[j].length == 8) ++j;
-      }
-      if (j - i > 1) {
-        for (std::size_t k = i; k < j; ++k) {
-          order[k].value = digit_at(key_of(entries_[order[k].index]), r.depth + 8, order[k].length);
+  std::vector<Run> runs{{0, n}}, next;
+  std::vector<std::uint64_t> digits;
+  std::vector<std::uint32_t> lengths;
+  for (std::size_t depth = 0; !runs.empty(); depth += 8) {
+    next.clear();
+    for (const Run& r : runs) {
+      std::sort(order.begin() + r.begin, order.begin() + r.end, less);
+      for (std::size_t i = r.begin; i < r.end;) {
+        // Keys are unique, so a digit shorter than 8 bytes (the key ends in it) cannot repeat.
+        std::size_t j = i + 1;
+        if (order[i].length == 8) {
+          while (j < r.end && order[j].value == order[i].value && order[j].length == 8) ++j;
         }
-        runs.push_back({i, j, r.depth + 8});
+        if (j - i > 1) next.push_back({i, j});
+        i = j;
       }
-      i = j;
     }
+    if (next.empty()) break;
+    digits.resize(n);
+    lengths.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      digits[i] = digit_at(key_of(entries_[i]), depth + 8, lengths[i]);
+    }
+    for (const Run& r : next) {
+      for (std::size_t k = r.begin; k < r.end; ++k) {
+        order[k].value = digits[order[k].index];
+        order[k].length = lengths[order[k].index];
+      }
+    }
+    runs.swap(next);
   }
   // Entries and their bytes are read in key order, not in the order they were staged: fetch them
   // ahead of use.
-  for (std::size_t i = 0; i < order.size(); ++i) {
-    if (i + 16 < order.size()) __builtin_prefetch(&entries_[order[i + 16].index]);
-    if (i + 8 < order.size()) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + 16 < n) __builtin_prefetch(&entries_[order[i + 16].index]);
+    if (i + 8 < n) {
       const Entry& ahead = entries_[order[i + 8].index];
       __builtin_prefetch(arena_.data() + ahead.key_at);
       __builtin_prefetch(arena_.data() + ahead.value_at);
@@ -168,7 +185,21 @@ void ChunkRows::for_each_sorted(
   }
 }
 
+void ChunkRows::prefetch(std::vector<std::string> keys) {
+  std::erase_if(keys, [&](const std::string& k) {
+    std::size_t slot = 0;
+    return prefetched_.contains(k) || find(k, std::hash<std::string_view>()(k), slot) >= 0;
+  });
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  auto values = events::multi_get(db_, rocksdb::ReadOptions(), cf_, keys);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    prefetched_.emplace(std::move(keys[i]), std::move(values[i]));
+  }
+}
+
 void ChunkRows::clear() {
+  prefetched_.clear();
   arena_.clear();
   entries_.clear();
   std::fill(slots_.begin(), slots_.end(), 0);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "projections/projection.h"
@@ -32,7 +33,10 @@ class ChunkRows final : public Rows {
   bool empty() const { return entries_.empty(); }
   std::size_t size() const { return entries_.size(); }
   rocksdb::ColumnFamilyHandle* family() const { return cf_; }
-  // Forgets every staged key (capacity is kept for the next chunk).
+  // Reads the committed values of those of `keys` not staged here in one batch; get() finds them
+  // there until clear().
+  void prefetch(std::vector<std::string> keys);
+  // Forgets every staged key and prefetched value (capacity is kept for the next chunk).
   void clear();
 
  private:
@@ -51,7 +55,9 @@ class ChunkRows final : public Rows {
   rocksdb::ColumnFamilyHandle* cf_;
   std::vector<char> arena_;
   std::vector<Entry> entries_;
-  std::vector<std::uint64_t> slots_;  // hash tag | (entry index + 1); 0 = empty
+  std::vector<std::uint64_t> slots_;
+  std::unordered_map<std::string, std::optional<std::string>>
+      prefetched_;  // hash tag | (entry index + 1); 0 = empty
 };
 
 }  // namespace annals::projections

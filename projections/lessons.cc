@@ -229,6 +229,10 @@ bool LessonsProjection::projects(fb::Payload type) const {
   return is_one_of(type, {fb::Payload::LessonRecorded, fb::Payload::LessonUpdated});
 }
 
+void LessonsProjection::reads(const events::StoredEvent& e, std::vector<std::string>& keys) const {
+  if (e.type() == fb::Payload::LessonUpdated) keys.push_back("r" + inverted(lesson_id_of(e)));
+}
+
 void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   switch (e.type()) {
     case fb::Payload::LessonRecorded: {
@@ -244,7 +248,7 @@ void LessonsProjection::apply(const events::StoredEvent& e, Rows& rows) {
     case fb::Payload::LessonUpdated: {
       auto u = events::decode_lesson_updated(e);
       const std::int64_t id = lesson_id_of(e);
-      auto row = rows.get("r" + inverted(id));
+      auto row = rows.get("r" + inverted(id));  // the key reads() names
       if (!u || !row) return;
       if (row->size() < kVersionBytes) return;
       auto l = parse_row(row->substr(kVersionBytes));

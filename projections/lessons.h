@@ -24,6 +24,7 @@ class LessonsProjection final : public Projection {
   std::string_view name() const override { return "lessons"; }
   void apply(const events::StoredEvent& e, Rows& rows) override;
   bool projects(fb::Payload type) const override;
+  void reads(const events::StoredEvent& e, std::vector<std::string>& keys) const override;
 };
 
 struct LessonFilter {

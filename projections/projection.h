@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "events/store.h"
 
@@ -62,6 +63,9 @@ class Projection {
   // Whether events of this payload type can change the read model (default: every type). apply()
   // returns at once for the others, so a rebuild skips them without touching their bytes.
   virtual bool projects(fb::Payload) const { return true; }
+  // Keys apply() reads for this event that the read model's earlier events may have written
+  // long ago. A rebuild reads them for a whole chunk in one batch before applying it.
+  virtual void reads(const events::StoredEvent&, std::vector<std::string>&) const {}
   // Key prefix of the rows counted as the read model's rows (the rest are indexes/counters).
   virtual std::string_view row_prefix() const { return "r"; }
 };

@@ -349,6 +349,19 @@ class ChunkBuilder {
   }
 
   void apply(const events::StoredEvent& e) { apply(e, e.type()); }
+  // Reads in one batch per target what applying these events will read from earlier chunks.
+  void prefetch(std::span<const events::StoredEvent> events, std::span<const fb::Payload> types) {
+    std::vector<std::string> keys;
+    for (std::size_t i = 0; i < targets_.size(); ++i) {
+      keys.clear();
+      for (std::size_t j = 0; j < events.size(); ++j) {
+        if (projects_[i][static_cast<std::uint8_t>(types[j])]) {
+          targets_[i].projection->reads(events[j], keys);
+        }
+      }
+      if (!keys.empty()) rows_[i].prefetch(std::move(keys));
+    }
+  }
   // With the event's type known, events no target projects are not touched.
   void apply(const events::StoredEvent& e, fb::Payload type) {
     for (std::size_t i = 0; i < targets_.size(); ++i) {
@@ -507,6 +520,7 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
             const std::uint64_t k = phase - 1;
             const auto& events = buffers[k % 2];
             const auto& type = types[k % 2];
+            builders[task]->prefetch(events, type);
             for (std::size_t i = 0; i < events.size(); ++i)
               builders[task]->apply(events[i], type[i]);
             builders[task]->finish(chunk_last(k) - chunk_first(k) + 1 == chunk);
