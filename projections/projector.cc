@@ -40,7 +40,10 @@ void ingest_sorted(rocksdb::DB* db, const ChunkRows& rows, const rocksdb::Option
                    const std::string& scratch, std::uint64_t& file_no) {
   if (rows.empty()) return;
   const std::string path = scratch + "/" + std::to_string(++file_no) + ".sst";
-  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, rows.family());
+  // The file is read again soon (ingested, read by later chunks, compacted): it stays in the
+  // page cache rather than being dropped from it as it is written.
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, rows.family(),
+                                /*invalidate_page_cache=*/false);
   if (!writer.Open(path).ok()) throw std::runtime_error("cannot write " + path);
   rows.for_each_sorted([&](std::string_view key, const std::string_view* value) {
     const rocksdb::Slice k(key.data(), key.size());
