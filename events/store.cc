@@ -1,5 +1,6 @@
 #include "events/store.h"
 
+#include <rocksdb/convenience.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
@@ -658,6 +659,53 @@ rocksdb::ColumnFamilyHandle* EventStore::column_family(const std::string& name) 
   if (!db_->CreateColumnFamily(family_options(cache_, name), name, &h).ok()) return nullptr;
   families_[name] = h;
   return h;
+}
+
+std::vector<rocksdb::ColumnFamilyHandle*> EventStore::column_families(
+    const std::vector<std::string>& names,
+    const std::unordered_map<std::string, std::string>& overrides) {
+  std::lock_guard lock(cf_mutex_);
+  std::vector<rocksdb::ColumnFamilyHandle*> out(names.size(), nullptr);
+  std::vector<std::string> missing;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (auto it = families_.find(names[i]); it != families_.end()) {
+      out[i] = it->second;
+    } else {
+      missing.push_back(names[i]);
+    }
+  }
+  if (missing.empty() || options_.read_only) return out;
+  rocksdb::ColumnFamilyOptions cf = family_options(cache_, "rm.");
+  if (!overrides.empty()) {
+    rocksdb::ColumnFamilyOptions base = cf;
+    if (!rocksdb::GetColumnFamilyOptionsFromMap(rocksdb::ConfigOptions(), base, overrides, &cf)
+             .ok()) {
+      return out;
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> created;
+  if (!db_->CreateColumnFamilies(cf, missing, &created).ok()) {
+    for (auto* h : created) db_->DestroyColumnFamilyHandle(h);
+    return out;
+  }
+  for (auto* h : created) families_[h->GetName()] = h;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (out[i] == nullptr) out[i] = families_.at(names[i]);
+  }
+  return out;
+}
+
+void EventStore::drop_column_families(const std::vector<std::string>& names) {
+  std::lock_guard lock(cf_mutex_);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (const auto& name : names) {
+    auto it = families_.find(name);
+    if (it == families_.end()) continue;
+    handles.push_back(it->second);
+    dropped_.push_back(it->second);
+    families_.erase(it);
+  }
+  if (!handles.empty()) db_->DropColumnFamilies(handles);
 }
 
 rocksdb::Options EventStore::family_file_options() const {

@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "domain/problem.h"
@@ -282,9 +283,17 @@ class EventStore {
   // The family `name`, created when missing (not in read-only mode: nullptr then).
   rocksdb::ColumnFamilyHandle* column_family(const std::string& name);
   std::vector<std::string> column_family_names() const;
+  // The read-model families `names` (nullptr each in read-only mode), the missing ones created
+  // in one batch (one OPTIONS file written, not one per family) with `overrides` (RocksDB option
+  // names and values) applied to their options.
+  std::vector<rocksdb::ColumnFamilyHandle*> column_families(
+      const std::vector<std::string>& names,
+      const std::unordered_map<std::string, std::string>& overrides = {});
   // Drops the family; its handle stays valid (readers of older views may still hold it) until the
   // store closes.
   void drop_column_family(const std::string& name);
+  // Drops those of the families that exist, in one batch.
+  void drop_column_families(const std::vector<std::string>& names);
   const CommitStats& stats() const { return stats_; }
   // Options matching the store's families, for writing SST files to ingest.
   rocksdb::Options family_file_options() const;

@@ -68,20 +68,19 @@ void ingest_sorted(rocksdb::DB* db, const ChunkRows& rows, const rocksdb::Option
 // families' own triggers (events/store.cc), which never stop writes for a rebuild's files.
 // Changing options rewrites the OPTIONS file, so small builds leave them alone.
 constexpr std::uint64_t kBulkChunks = 4;
+const std::unordered_map<std::string, std::string> kBulkOptions = {
+    {"disable_auto_compactions", "true"},
+    {"level0_slowdown_writes_trigger", "100000"},
+    {"level0_stop_writes_trigger", "100000"}};
 void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bool bulk) {
   for (const auto& t : targets) {
-    db->SetOptions(
-        t.cf,
-        bulk
-            ? std::unordered_map<std::string, std::string>{{"disable_auto_compactions", "true"},
-                                                           {"level0_slowdown_writes_trigger",
-                                                            "100000"},
-                                                           {"level0_stop_writes_trigger", "100000"}}
-            : std::unordered_map<std::string, std::string>{
-                  {"disable_auto_compactions", "false"},
-                  {"level0_slowdown_writes_trigger",
-                   std::to_string(events::kReadModelSlowdownTrigger)},
-                  {"level0_stop_writes_trigger", std::to_string(events::kReadModelStopTrigger)}});
+    db->SetOptions(t.cf, bulk ? kBulkOptions
+                              : std::unordered_map<std::string, std::string>{
+                                    {"disable_auto_compactions", "false"},
+                                    {"level0_slowdown_writes_trigger",
+                                     std::to_string(events::kReadModelSlowdownTrigger)},
+                                    {"level0_stop_writes_trigger",
+                                     std::to_string(events::kReadModelStopTrigger)}});
   }
 }
 
@@ -215,11 +214,14 @@ void Projector::attach() {
       });
 }
 
-rocksdb::ColumnFamilyHandle* Projector::empty_family(std::string_view name,
-                                                     std::uint64_t generation) {
-  const std::string fam = family_name(name, generation);
-  store_.drop_column_family(fam);  // a leftover of an interrupted rebuild
-  return store_.column_family(fam);
+std::vector<rocksdb::ColumnFamilyHandle*> Projector::empty_families(
+    const std::vector<std::pair<std::string, std::uint64_t>>& generations, bool bulk) {
+  std::vector<std::string> families;
+  for (const auto& [name, generation] : generations) {
+    families.push_back(family_name(name, generation));
+  }
+  store_.drop_column_families(families);  // leftovers of an interrupted rebuild
+  return store_.column_families(families, bulk ? kBulkOptions : decltype(kBulkOptions){});
 }
 
 std::uint64_t Projector::checkpoint(std::string_view name) const {
@@ -578,19 +580,22 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
   if (until == 0 || until > head) until = head;
 
   std::vector<std::pair<Model*, std::uint64_t>> models;  // with the new generation
-  std::vector<BuildTarget> targets;
+  std::vector<std::pair<std::string, std::uint64_t>> generations;
   for (const auto& n : names) {
     Model* m = find(n);
     if (m == nullptr) continue;
-    const std::uint64_t gen = m->generation + 1;
-    models.emplace_back(m, gen);
-    targets.push_back({m->projection.get(), empty_family(n, gen)});
+    models.emplace_back(m, m->generation + 1);
+    generations.emplace_back(n, m->generation + 1);
+  }
+  const bool bulk = until >= kBulkChunks * rebuild_chunk_;
+  const auto families = empty_families(generations, bulk);
+  std::vector<BuildTarget> targets;
+  for (std::size_t i = 0; i < models.size(); ++i) {
+    targets.push_back({models[i].first->projection.get(), families[i]});
   }
 
   RebuildResult result;
   result.until = until;
-  const bool bulk = until >= kBulkChunks * rebuild_chunk_;
-  if (bulk) set_bulk_triggers(store_.db(), targets, true);
   build_into(
       store_, 1, until, store_.db(), targets, store_.family_file_options(),
       store_.dir() + "/rebuild-scratch",
@@ -612,12 +617,14 @@ RebuildResult Projector::rebuild(std::vector<std::string> names, std::uint64_t u
   rocksdb::WriteOptions synced;
   synced.sync = true;
   store_.db()->Write(synced, &swap);
+  std::vector<std::string> old;
   for (std::size_t i = 0; i < models.size(); ++i) {
     auto& [m, gen] = models[i];
-    store_.drop_column_family(family_name(m->projection->name(), m->generation));
+    old.push_back(family_name(m->projection->name(), m->generation));
     m->generation = gen;
     m->cf = targets[i].cf;
   }
+  store_.drop_column_families(old);
   store_.refresh_view();
   publish_catalog();
   result.seconds =
@@ -699,14 +706,17 @@ std::expected<std::vector<std::pair<std::string, std::uint64_t>>, Problem> Proje
   // to the writer thread).
   const events::ReadView view = store_.read_view();
   for (const auto& n : names) {
-    Model* m = find(n);
     const auto state = read_state(view, n);
-    const std::uint64_t gen = (state ? state->generation : 1) + 1;
+    started.emplace_back(n, (state ? state->generation : 1) + 1);
+  }
+  const auto families = empty_families(started, /*bulk=*/false);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    Model* m = find(names[i]);
+    const std::uint64_t gen = started[i].second;
     job->models.push_back(m);
-    job->targets.push_back({m->projection.get(), empty_family(n, gen)});
+    job->targets.push_back({m->projection.get(), families[i]});
     job->generations.push_back(gen);
-    online_[n] = OnlineRebuild{gen, 0, now};
-    started.emplace_back(n, gen);
+    online_[names[i]] = OnlineRebuild{gen, 0, now};
   }
   OnlineJob* raw = job.get();
   jobs_.push_back(std::move(job));

@@ -155,7 +155,10 @@ class Projector {
   };
   std::optional<State> read_state(const events::ReadView& view, std::string_view name) const;
   // The family of a new generation, emptied of what an interrupted rebuild left in it.
-  rocksdb::ColumnFamilyHandle* empty_family(std::string_view name, std::uint64_t generation);
+  // Fresh families for (read model, generation) pairs, created in one batch; `bulk` creates them
+  // with a bulk build's options (no automatic compaction, no write stalls).
+  std::vector<rocksdb::ColumnFamilyHandle*> empty_families(
+      const std::vector<std::pair<std::string, std::uint64_t>>& generations, bool bulk);
   void apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged);
   void catch_up(Model& m);
   Model* find(std::string_view name);
