@@ -55,9 +55,9 @@ class ChunkRows final : public Rows {
   rocksdb::ColumnFamilyHandle* cf_;
   std::vector<char> arena_;
   std::vector<Entry> entries_;
-  std::vector<std::uint64_t> slots_;
-  std::unordered_map<std::string, std::optional<std::string>>
-      prefetched_;  // hash tag | (entry index + 1); 0 = empty
+  std::vector<std::uint64_t> slots_;  // hash tag | (entry index + 1); 0 = empty
+  // Committed values read by prefetch() (nullopt: absent), behind the staged rows.
+  std::unordered_map<std::string, std::optional<std::string>> prefetched_;
 };
 
 }  // namespace annals::projections
