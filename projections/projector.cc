@@ -744,7 +744,7 @@ void Projector::wait_for_rebuilds() {
 
 void Projector::run_online(OnlineJob& job) {
   // The background build runs only when request handling and the writer leave a core idle
-  // (SCHED_IDLE; its builder threads inherit it). Where that policy is refused, a nice of 19.
+  // (SCHED_IDLE; it builds on this one thread). Where that policy is refused, a nice of 19.
   const sched_param idle{};
   if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
