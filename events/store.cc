@@ -719,13 +719,6 @@ std::vector<std::string> EventStore::column_family_names() const {
   return names;
 }
 
-void EventStore::drop_column_family(const std::string& name) {
-  std::lock_guard lock(cf_mutex_);
-  auto it = families_.find(name);
-  if (it == families_.end()) return;
-  db_->DropColumnFamily(it->second);
-  dropped_.push_back(it->second);
-  families_.erase(it);
-}
+void EventStore::drop_column_family(const std::string& name) { drop_column_families({name}); }
 
 }  // namespace annals::events

@@ -10,6 +10,7 @@
 #include "domain/lesson.h"
 #include "events/keys.h"
 #include "events/lesson_codec.h"
+#include "projections/raw_json.h"
 
 namespace annals::projections {
 
@@ -172,21 +173,7 @@ lesson::Lesson parse_row(std::string_view row) {
       // The compact text render wrote, byte for byte.
       if (!is_null) {
         std::string_view raw;
-        simdjson::ondemand::json_type type;
-        if (auto e = v.type().get(type)) fail(e);
-        simdjson::error_code e = simdjson::SUCCESS;
-        if (type == simdjson::ondemand::json_type::object) {
-          simdjson::ondemand::object o;
-          e = v.get_object().get(o);
-          if (!e) e = o.raw_json().get(raw);
-        } else if (type == simdjson::ondemand::json_type::array) {
-          simdjson::ondemand::array a;
-          e = v.get_array().get(a);
-          if (!e) e = a.raw_json().get(raw);
-        } else {
-          raw = v.raw_json_token();
-        }
-        if (e) fail(e);
+        if (auto e = raw_json_of(v, raw)) fail(e);
         f.detail = std::string(raw);
       }
     } else if (key == "created_at") {

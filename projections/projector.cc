@@ -472,8 +472,8 @@ std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, s
   // log into the other buffer. Phase k reads chunk k and builds chunk k - 1; `threads` workers
   // (this thread among them) take a phase's tasks longest first, by what each cost in the phase
   // before, so one read model that costs more than the others no longer sets the pace on its own.
-  // A chunk's events, and their types apart: each task scans the types and reads only the events
-  // its read model projects.
+  // A chunk's types are kept apart from its events: a task scans the types and reads only the
+  // events its read model projects.
   std::vector<events::StoredEvent> buffers[2];
   std::vector<fb::Payload> types[2];
   auto read_into = [&](std::uint64_t k, std::uint64_t first, std::uint64_t last) {

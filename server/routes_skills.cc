@@ -7,6 +7,7 @@
 #include "domain/skill.h"
 #include "projections/capabilities.h"
 #include "projections/ledger.h"
+#include "projections/raw_json.h"
 #include "projections/skills.h"
 #include "server/app.h"
 
@@ -45,22 +46,7 @@ std::string summary_of(const std::string& detail) {
     simdjson::ondemand::value value;
     if (field.unescaped_key().get(key) || field.value().get(value)) return detail;
     if (key == "current_version" || key == "promotion_held" || key == "evolution_pending") continue;
-    simdjson::ondemand::json_type type;
-    if (value.type().get(type)) return detail;
-    simdjson::error_code error = simdjson::SUCCESS;
-    if (type == simdjson::ondemand::json_type::object) {
-      simdjson::ondemand::object inner;
-      error = value.get_object().get(inner);
-      if (!error) error = inner.raw_json().get(raw);
-    } else if (type == simdjson::ondemand::json_type::array) {
-      simdjson::ondemand::array inner;
-      error = value.get_array().get(inner);
-      if (!error) error = inner.raw_json().get(raw);
-    } else {
-      raw = value.raw_json_token();
-    }
-    if (error) return detail;
-    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n')) raw.remove_suffix(1);
+    if (raw_json_of(value, raw)) return detail;
     if (out.size() > 1) out.push_back(',');
     append_json_string(out, key);
     out.push_back(':');
