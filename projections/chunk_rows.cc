@@ -1,6 +1,7 @@
 #include "projections/chunk_rows.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "events/keys.h"
@@ -17,8 +18,15 @@ struct Digit {
 };
 
 std::uint64_t digit_at(std::string_view key, std::size_t depth, std::uint32_t& length) {
+  if (key.size() >= depth + 8) {
+    std::uint64_t d;
+    std::memcpy(&d, key.data() + depth, 8);
+    length = 8;
+    if constexpr (std::endian::native == std::endian::little) d = __builtin_bswap64(d);
+    return d;
+  }
   std::uint64_t d = 0;
-  const std::size_t n = key.size() > depth ? std::min<std::size_t>(8, key.size() - depth) : 0;
+  const std::size_t n = key.size() > depth ? key.size() - depth : 0;
   for (std::size_t i = 0; i < n; ++i)
     d |= std::uint64_t(static_cast<unsigned char>(key[depth + i])) << (56 - 8 * i);
   length = static_cast<std::uint32_t>(n);
@@ -62,7 +70,7 @@ std::optional<std::string> ChunkRows::get(std::string_view key) const {
   if (const auto i = find(key, std::hash<std::string_view>()(key), slot); i >= 0) {
     const Entry& e = entries_[static_cast<std::size_t>(i)];
     if (e.deleted) return std::nullopt;
-    return std::string(arena_.data() + e.value_at, e.value_size);
+    return std::string(values_.data() + e.value_at, e.value_size);
   }
   if (!prefetched_.empty()) {
     if (auto it = prefetched_.find(std::string(key)); it != prefetched_.end()) return it->second;
@@ -75,28 +83,40 @@ std::optional<std::string> ChunkRows::get(std::string_view key) const {
 }
 
 void ChunkRows::stage(std::string_view key, const std::string_view* value) {
-  if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+  if ((indexed_ + 1) * 2 > slots_.size()) grow();
   const std::size_t hash = std::hash<std::string_view>()(key);
   std::size_t slot = 0;
   const std::int64_t found = find(key, hash, slot);
-  const std::uint64_t value_at = arena_.size();
-  if (value != nullptr) arena_.insert(arena_.end(), value->begin(), value->end());
-  const auto value_size = static_cast<std::uint32_t>(value ? value->size() : 0);
-  if (found >= 0) {
+  if (found >= 0 && !unindexed_) {
     Entry& e = entries_[static_cast<std::size_t>(found)];
-    e.value_at = value_at;
-    e.value_size = value_size;
+    e.value_at = values_.size();
+    if (value != nullptr) values_.insert(values_.end(), value->begin(), value->end());
+    e.value_size = static_cast<std::uint32_t>(value ? value->size() : 0);
     e.deleted = value == nullptr;
     return;
   }
-  const std::uint64_t key_at = arena_.size();
-  arena_.insert(arena_.end(), key.begin(), key.end());
-  entries_.push_back(
-      {key_at, value_at, static_cast<std::uint32_t>(key.size()), value_size, value == nullptr});
+  // Once put_unread() has staged entries, a key staged again is appended, not changed in place:
+  // the latest staging of a key is always its last entry.
+  append(key, value);
+  if (found < 0) ++indexed_;
   slots_[slot] = tag_of(hash) | entries_.size();
 }
 
+void ChunkRows::append(std::string_view key, const std::string_view* value) {
+  const std::uint64_t value_at = values_.size();
+  if (value != nullptr) values_.insert(values_.end(), value->begin(), value->end());
+  const std::uint64_t key_at = keys_.size();
+  keys_.insert(keys_.end(), key.begin(), key.end());
+  entries_.push_back({key_at, value_at, static_cast<std::uint32_t>(key.size()),
+                      static_cast<std::uint32_t>(value ? value->size() : 0), value == nullptr});
+}
+
 void ChunkRows::put(std::string_view key, std::string_view value) { stage(key, &value); }
+
+void ChunkRows::put_unread(std::string_view key, std::string_view value) {
+  unindexed_ = true;
+  append(key, &value);
+}
 
 void ChunkRows::add_counter(std::string_view key, std::int64_t delta) {
   std::size_t slot = 0;
@@ -107,7 +127,7 @@ void ChunkRows::add_counter(std::string_view key, std::int64_t delta) {
     return;
   }
   Entry& e = entries_[static_cast<std::size_t>(i)];
-  char* at = arena_.data() + e.value_at;
+  char* at = values_.data() + e.value_at;
   const auto v = static_cast<std::int64_t>(events::read_u64_be(std::string_view(at, 8))) + delta;
   if (v <= 0) {
     e.deleted = true;
@@ -133,8 +153,10 @@ void ChunkRows::for_each_sorted(
     order[i].index = i;
     order[i].value = digit_at(key_of(entries_[i]), 0, order[i].length);
   }
+  // Equal keys (a key put_unread() more than once) end up in staging order.
   auto less = [](const Digit& a, const Digit& b) {
-    return a.value != b.value ? a.value < b.value : a.length < b.length;
+    if (a.value != b.value) return a.value < b.value;
+    return a.length != b.length ? a.length < b.length : a.index < b.index;
   };
   struct Run {
     std::size_t begin, end;
@@ -147,7 +169,8 @@ void ChunkRows::for_each_sorted(
     for (const Run& r : runs) {
       std::sort(order.begin() + r.begin, order.begin() + r.end, less);
       for (std::size_t i = r.begin; i < r.end;) {
-        // Keys are unique, so a digit shorter than 8 bytes (the key ends in it) cannot repeat.
+        // A digit shorter than 8 bytes ends its key: only equal keys share it, and they stay in
+        // staging order.
         std::size_t j = i + 1;
         if (order[i].length == 8) {
           while (j < r.end && order[j].value == order[i].value && order[j].length == 8) ++j;
@@ -176,11 +199,13 @@ void ChunkRows::for_each_sorted(
     if (i + 16 < n) __builtin_prefetch(&entries_[order[i + 16].index]);
     if (i + 8 < n) {
       const Entry& ahead = entries_[order[i + 8].index];
-      __builtin_prefetch(arena_.data() + ahead.key_at);
-      __builtin_prefetch(arena_.data() + ahead.value_at);
+      __builtin_prefetch(keys_.data() + ahead.key_at);
+      __builtin_prefetch(values_.data() + ahead.value_at);
     }
     const Entry& e = entries_[order[i].index];
-    const std::string_view value(arena_.data() + e.value_at, e.value_size);
+    // Of equal keys, the one staged last.
+    if (unindexed_ && i + 1 < n && key_of(entries_[order[i + 1].index]) == key_of(e)) continue;
+    const std::string_view value(values_.data() + e.value_at, e.value_size);
     fn(key_of(e), e.deleted ? nullptr : &value);
   }
 }
@@ -200,8 +225,11 @@ void ChunkRows::prefetch(std::vector<std::string> keys) {
 
 void ChunkRows::clear() {
   prefetched_.clear();
-  arena_.clear();
+  keys_.clear();
+  values_.clear();
   entries_.clear();
+  indexed_ = 0;
+  unindexed_ = false;
   std::fill(slots_.begin(), slots_.end(), 0);
 }
 

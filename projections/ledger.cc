@@ -37,10 +37,10 @@ void InvocationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const std::string position = events::u64_be(e.position);
   const std::string_view id = i->invocation_id()->string_view();
   const std::string order = desc_at(i->at()) + std::string(id);
-  rows.put(std::string("r").append(id), position);
-  rows.put("a" + order, position);
+  rows.put_unread(std::string("r").append(id), position);
+  rows.put_unread("a" + order, position);
   const std::string_view type = i->task_type() ? i->task_type()->string_view() : std::string_view();
-  rows.put(std::string("t").append(type).append(1, '\0').append(order), position);
+  rows.put_unread(std::string("t").append(type).append(1, '\0').append(order), position);
 }
 
 bool SpendProjection::projects(fb::Payload type) const {

@@ -194,9 +194,11 @@ void write_lesson(const lesson::Lesson& l, std::uint64_t version, Rows& rows) {
   std::string row = events::u64_be(version);
   row += lesson::render(l);
   rows.put("r" + inverted(l.id), row);
-  rows.put("k" + inverted(l.id), tuple);
-  for_each_index(
-      t, [&](char code, const std::string& v) { rows.put(index_key(code, v, l.id), tuple); });
+  // The tuple and index rows are never read back while applying: a rebuild need not look them up.
+  rows.put_unread("k" + inverted(l.id), tuple);
+  for_each_index(t, [&](char code, const std::string& v) {
+    rows.put_unread(index_key(code, v, l.id), tuple);
+  });
 }
 
 void remove_indexes(const lesson::Lesson& l, Rows& rows) {

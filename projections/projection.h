@@ -23,6 +23,9 @@ class Rows {
   virtual ~Rows() = default;
   virtual std::optional<std::string> get(std::string_view key) const = 0;
   virtual void put(std::string_view key, std::string_view value) = 0;
+  // put() for a row that apply never reads back (an index or pointer row): a rebuild may stage it
+  // without looking the key up. The latest put of a key still wins.
+  virtual void put_unread(std::string_view key, std::string_view value) { put(key, value); }
   virtual void remove(std::string_view key) = 0;
   // Adds delta to the unsigned 64-bit counter stored at key (absent = 0); removes it at 0.
   virtual void add_counter(std::string_view key, std::int64_t delta);

@@ -131,15 +131,15 @@ void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const std::string_view status = r->status() ? r->status()->string_view() : std::string_view();
   const std::string_view version =
       r->skill_version_id() ? r->skill_version_id()->string_view() : std::string_view();
-  rows.put(std::string("r").append(run_id), position);
+  rows.put_unread(std::string("r").append(run_id), position);
   const std::string order = desc_time(r->started_at()) + desc(e.position);
   std::string value = position;
   value.append(status).append(1, '\0').append(id).append(1, '\0').append(run_id);
-  rows.put("a" + order, value);
+  rows.put_unread("a" + order, value);
   if (status != "succeeded") rows.add_counter("f" + id, 1);
   value.resize(position.size());
   value.append(status).append(1, '\0').append(version).append(1, '\0').append(run_id);
-  rows.put("s" + id + '\0' + order, value);
+  rows.put_unread("s" + id + '\0' + order, value);
 }
 
 bool DivergencesProjection::projects(fb::Payload type) const {
@@ -153,9 +153,9 @@ void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
     return;
   }
   const std::string position = events::u64_be(e.position);
-  rows.put(std::string("r").append(d->divergence_id()->string_view()), position);
-  rows.put(std::string("l").append(d->run_id()->string_view()), position);
-  rows.put("s" + id + '\0' + desc(e.position), position);
+  rows.put_unread(std::string("r").append(d->divergence_id()->string_view()), position);
+  rows.put_unread(std::string("l").append(d->run_id()->string_view()), position);
+  rows.put_unread("s" + id + '\0' + desc(e.position), position);
   // Per skill: the number of divergences and the sum of their agreements (the evolution stats).
   std::int64_t count = 0;
   double sum = 0;
