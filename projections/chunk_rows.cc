@@ -33,6 +33,40 @@ std::uint64_t digit_at(std::string_view key, std::size_t depth, std::uint32_t& l
   return d;
 }
 
+// Sorts a[0, n) by (value, length), stably: least significant byte first, one counting pass per
+// byte, skipping bytes every element agrees on (keys of one read model share their first bytes).
+// Runs of equal digits keep their order, so equal keys stay in staging order.
+void radix_sort(Digit* a, std::size_t n, std::vector<Digit>& scratch) {
+  if (scratch.size() < n) scratch.resize(n);
+  Digit* from = a;
+  Digit* to = scratch.data();
+  static thread_local std::uint32_t counts[9][256];
+  std::memset(counts, 0, sizeof counts);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t v = a[i].value;
+    for (int b = 0; b < 8; ++b) ++counts[b][(v >> (8 * b)) & 0xff];
+    ++counts[8][a[i].length];
+  }
+  // The length decides only between equal values, so it is the least significant digit.
+  static constexpr int kOrder[9] = {8, 0, 1, 2, 3, 4, 5, 6, 7};
+  for (const int d : kOrder) {
+    std::uint32_t* c = counts[d];
+    const auto byte = [d](const Digit& x) {
+      return d == 8 ? x.length : static_cast<std::uint32_t>((x.value >> (8 * d)) & 0xff);
+    };
+    if (c[byte(from[0])] == n) continue;  // every element has this byte
+    std::uint32_t sum = 0;
+    for (int k = 0; k < 256; ++k) {
+      const std::uint32_t count = c[k];
+      c[k] = sum;
+      sum += count;
+    }
+    for (std::size_t i = 0; i < n; ++i) to[c[byte(from[i])]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != a) std::copy(from, from + n, a);
+}
+
 // A slot holds the entry's index + 1 in its low half (0 = empty) and the key's hash in its high
 // half, so probing compares keys only when the hashes agree.
 constexpr std::uint64_t kIndexMask = 0xffffffffu;
@@ -162,12 +196,17 @@ void ChunkRows::for_each_sorted(
     std::size_t begin, end;
   };
   std::vector<Run> runs{{0, n}}, next;
+  std::vector<Digit> scratch;
   std::vector<std::uint64_t> digits;
   std::vector<std::uint32_t> lengths;
   for (std::size_t depth = 0; !runs.empty(); depth += 8) {
     next.clear();
     for (const Run& r : runs) {
-      std::sort(order.begin() + r.begin, order.begin() + r.end, less);
+      if (r.end - r.begin > 256) {
+        radix_sort(order.data() + r.begin, r.end - r.begin, scratch);
+      } else {
+        std::sort(order.begin() + r.begin, order.begin() + r.end, less);
+      }
       for (std::size_t i = r.begin; i < r.end;) {
         // A digit shorter than 8 bytes ends its key: only equal keys share it, and they stay in
         // staging order.

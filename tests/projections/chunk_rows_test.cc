@@ -7,6 +7,7 @@
 
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,6 +81,37 @@ RC_GTEST_PROP(ChunkRows, HandsOutTheLatestValueOfEachKeyInBytewiseOrder, ()) {
   RC_ASSERT(sorted_rows(rows) == want);
   rows.clear();
   RC_ASSERT(rows.empty());
+}
+
+// Large chunks take another sort (counting passes per byte) than the property's small ones.
+TEST(ChunkRows, ALargeChunkHandsOutTheLatestValueOfEachKeyInBytewiseOrder) {
+  std::mt19937_64 rng(20261130);
+  const std::vector<std::string> stems = {"",         "r",        std::string("s\0", 2),
+                                          "kskill-1", "abcdefgh", "abcdefghijklmnopqrst"};
+  const std::string alphabet("\0ab\xff\x7f", 5);
+  projections::ChunkRows rows(nullptr, nullptr);
+  std::map<std::string, std::optional<std::string>> expected;
+  for (int i = 0; i < 40000; ++i) {
+    std::string key = stems[rng() % stems.size()];
+    for (std::size_t n = rng() % 12; n > 0; --n) key += alphabet[rng() % alphabet.size()];
+    const std::string value = std::to_string(i);
+    switch (rng() % 4) {
+      case 0:
+        rows.remove(key);
+        expected[key] = std::nullopt;
+        break;
+      case 1:
+        rows.put(key, value);
+        expected[key] = value;
+        break;
+      default:
+        rows.put_unread(key, value);
+        expected[key] = value;
+    }
+  }
+  const std::vector<std::pair<std::string, std::optional<std::string>>> want(expected.begin(),
+                                                                             expected.end());
+  EXPECT_EQ(sorted_rows(rows), want);
 }
 
 TEST(ChunkRows, AWriteOnlyKeyStagedAgainKeepsItsLatestValue) {
