@@ -34,13 +34,14 @@ bool InvocationsProjection::projects(fb::Payload type) const {
 void InvocationsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* i = e.event().payload_as_InvocationRecorded();
   if (i == nullptr || i->invocation_id() == nullptr) return;
-  const std::string position = events::u64_be(e.position);
+  thread_local std::string key, position;
+  join_into(position, Be64{e.position});
   const std::string_view id = i->invocation_id()->string_view();
-  const std::string order = desc_at(i->at()) + std::string(id);
-  rows.put_unread(std::string("r").append(id), position);
-  rows.put_unread("a" + order, position);
+  const Be64 at = desc_be(static_cast<std::uint64_t>(i->at()));
+  rows.put_unread(join_into(key, 'r', id), position);
+  rows.put_unread(join_into(key, 'a', at, id), position);
   const std::string_view type = i->task_type() ? i->task_type()->string_view() : std::string_view();
-  rows.put_unread(std::string("t").append(type).append(1, '\0').append(order), position);
+  rows.put_unread(join_into(key, 't', type, '\0', at, id), position);
 }
 
 bool SpendProjection::projects(fb::Payload type) const {

@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "events/keys.h"
 #include "events/store.h"
 
 namespace annals::projections {
@@ -51,6 +53,23 @@ struct VersionedRow {
   std::uint64_t version = 0;
   std::string json;
 };
+
+// Row text built from pieces (string views, chars, big-endian numbers) in a buffer whose capacity
+// is kept between events, so the rows of a rebuild do not allocate a string per key.
+struct Be64 {
+  std::uint64_t v;
+};
+inline void append_piece(std::string& out, std::string_view s) { out.append(s); }
+inline void append_piece(std::string& out, char c) { out.push_back(c); }
+inline void append_piece(std::string& out, Be64 n) { events::append_u64_be(out, n.v); }
+template <typename... Pieces>
+std::string_view join_into(std::string& buf, const Pieces&... pieces) {
+  buf.clear();
+  (append_piece(buf, pieces), ...);
+  return buf;
+}
+// Descending order of v in bytewise order.
+inline Be64 desc_be(std::uint64_t v) { return {std::numeric_limits<std::uint64_t>::max() - v}; }
 
 inline bool is_one_of(fb::Payload type, std::initializer_list<fb::Payload> types) {
   return std::find(types.begin(), types.end(), type) != types.end();

@@ -24,11 +24,12 @@ std::string desc(std::uint64_t v) {
 std::string desc_time(Micros t) { return desc(static_cast<std::uint64_t>(t)); }
 
 // The skill id of an event on a skill stream, or "".
-std::string skill_of(const events::StoredEvent& e) {
+std::string_view skill_id_view(const events::StoredEvent& e) {
   const auto* s = e.event().stream();
   if (s == nullptr || !s->string_view().starts_with("skill-")) return {};
-  return std::string(s->string_view().substr(6));
+  return s->string_view().substr(6);
 }
+std::string skill_of(const events::StoredEvent& e) { return std::string(skill_id_view(e)); }
 
 std::string order_key(const skill::Skill& s) { return "u" + desc_time(s.updated_at) + s.id; }
 
@@ -124,22 +125,22 @@ bool SkillRunsProjection::projects(fb::Payload type) const {
 
 void SkillRunsProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* r = e.event().payload_as_SkillRunRecorded();
-  const std::string id = skill_of(e);
+  const std::string_view id = skill_id_view(e);
   if (r == nullptr || id.empty() || r->run_id() == nullptr) return;
-  const std::string position = events::u64_be(e.position);
+  thread_local std::string key, value;
+  const Be64 position{e.position};
   const std::string_view run_id = r->run_id()->string_view();
   const std::string_view status = r->status() ? r->status()->string_view() : std::string_view();
   const std::string_view version =
       r->skill_version_id() ? r->skill_version_id()->string_view() : std::string_view();
-  rows.put_unread(std::string("r").append(run_id), position);
-  const std::string order = desc_time(r->started_at()) + desc(e.position);
-  std::string value = position;
-  value.append(status).append(1, '\0').append(id).append(1, '\0').append(run_id);
-  rows.put_unread("a" + order, value);
-  if (status != "succeeded") rows.add_counter("f" + id, 1);
-  value.resize(position.size());
-  value.append(status).append(1, '\0').append(version).append(1, '\0').append(run_id);
-  rows.put_unread("s" + id + '\0' + order, value);
+  const Be64 started = desc_be(static_cast<std::uint64_t>(r->started_at()));
+  const Be64 at = desc_be(e.position);
+  rows.put_unread(join_into(key, 'r', run_id), join_into(value, position));
+  rows.put_unread(join_into(key, 'a', started, at),
+                  join_into(value, position, status, '\0', id, '\0', run_id));
+  if (status != "succeeded") rows.add_counter(join_into(key, 'f', id), 1);
+  rows.put_unread(join_into(key, 's', id, '\0', started, at),
+                  join_into(value, position, status, '\0', version, '\0', run_id));
 }
 
 bool DivergencesProjection::projects(fb::Payload type) const {
@@ -148,27 +149,29 @@ bool DivergencesProjection::projects(fb::Payload type) const {
 
 void DivergencesProjection::apply(const events::StoredEvent& e, Rows& rows) {
   const auto* d = e.event().payload_as_DivergenceRecorded();
-  const std::string id = skill_of(e);
+  const std::string_view id = skill_id_view(e);
   if (d == nullptr || id.empty() || d->divergence_id() == nullptr || d->run_id() == nullptr) {
     return;
   }
-  const std::string position = events::u64_be(e.position);
-  rows.put_unread(std::string("r").append(d->divergence_id()->string_view()), position);
-  rows.put_unread(std::string("l").append(d->run_id()->string_view()), position);
-  rows.put_unread("s" + id + '\0' + desc(e.position), position);
+  thread_local std::string key, position;
+  join_into(position, Be64{e.position});
+  rows.put_unread(join_into(key, 'r', d->divergence_id()->string_view()), position);
+  rows.put_unread(join_into(key, 'l', d->run_id()->string_view()), position);
+  rows.put_unread(join_into(key, 's', id, '\0', desc_be(e.position)), position);
   // Per skill: the number of divergences and the sum of their agreements (the evolution stats).
   std::int64_t count = 0;
   double sum = 0;
-  if (auto m = rows.get("m" + id); m && m->size() == 16) {
+  join_into(key, 'm', id);
+  if (auto m = rows.get(key); m && m->size() == 16) {
     std::memcpy(&count, m->data(), 8);
     std::memcpy(&sum, m->data() + 8, 8);
   }
   ++count;
   sum += d->overall_agreement();
-  std::string m(16, '\0');
-  std::memcpy(m.data(), &count, 8);
-  std::memcpy(m.data() + 8, &sum, 8);
-  rows.put("m" + id, m);
+  char m[16];
+  std::memcpy(m, &count, 8);
+  std::memcpy(m + 8, &sum, 8);
+  rows.put(key, std::string_view(m, 16));
 }
 
 namespace {
