@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -103,6 +104,12 @@ std::string state_value(std::uint64_t generation, std::uint64_t position) {
   return events::u64_be(generation) + events::u64_be(position);
 }
 
+// A read model kept current by the live commit hook records this position: its checkpoint is the
+// live head below, which each commit of events writes once for all of them. A process that
+// appends without the hook leaves the live head behind, and the next open catches up from it.
+constexpr std::uint64_t kFollowsLog = std::numeric_limits<std::uint64_t>::max();
+constexpr std::string_view kLiveHead = "@live";  // read model names are [a-z_]
+
 }  // namespace
 
 std::vector<std::unique_ptr<Projection>> all_projections() {
@@ -193,6 +200,8 @@ void Projector::open(bool catch_up) {
     }
     if (catch_up) this->catch_up(m);
   }
+  // Caught up: from here the live hook keeps every read model at the head.
+  if (writable && catch_up) follow_log();
   if (writable) {
     // Chunk files of rebuilds that did not finish (their generations were dropped above).
     std::error_code ec;
@@ -232,14 +241,18 @@ std::uint64_t Projector::checkpoint(std::string_view name) const {
 std::optional<Projector::State> Projector::read_state(const events::ReadView& view,
                                                       std::string_view name) const {
   std::string value;
-  if (meta_ == nullptr ||
-      !store_.db()
-           ->Get(view.options(), meta_, rocksdb::Slice(name.data(), name.size()), &value)
-           .ok() ||
-      value.size() != 16) {
-    return std::nullopt;
+  auto get = [&](std::string_view key) {
+    return meta_ != nullptr &&
+           store_.db()
+               ->Get(view.options(), meta_, rocksdb::Slice(key.data(), key.size()), &value)
+               .ok();
+  };
+  if (!get(name) || value.size() != 16) return std::nullopt;
+  State state{events::read_u64_be(value), events::read_u64_be(value, 8)};
+  if (state.position == kFollowsLog) {
+    state.position = get(kLiveHead) && value.size() == 8 ? events::read_u64_be(value) : 0;
   }
-  return State{events::read_u64_be(value), events::read_u64_be(value, 8)};
+  return state;
 }
 
 rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
@@ -250,8 +263,20 @@ void Projector::apply_live(events::Transaction& tx, std::span<const events::Stor
   for (auto& m : models_) {
     StagedRows rows(tx.writes(), store_.db(), m.cf);
     for (const auto& e : staged) m.projection->apply(e, rows);
-    put_state(tx.writes(), std::string(m.projection->name()), m.generation, tx.head());
   }
+  tx.writes().put(meta_, kLiveHead, events::u64_be(tx.head()));
+}
+
+void Projector::follow_log() {
+  rocksdb::WriteBatch batch;
+  for (const auto& m : models_) {
+    batch.Put(meta_, std::string(m.projection->name()), state_value(m.generation, kFollowsLog));
+  }
+  batch.Put(meta_, rocksdb::Slice(kLiveHead.data(), kLiveHead.size()),
+            events::u64_be(store_.head()));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  store_.db()->Write(wo, &batch);
 }
 
 void Projector::catch_up(Model& m) {
@@ -817,7 +842,8 @@ void Projector::run_online(OnlineJob& job) {
           Model* m = job.models[i];
           m->generation = job.generations[i];
           m->cf = job.targets[i].cf;
-          put_state(tx.writes(), std::string(m->projection->name()), m->generation, upto);
+          // Current through `upto` now, and through each later commit by the live hook.
+          put_state(tx.writes(), std::string(m->projection->name()), m->generation, kFollowsLog);
         }
         tx.publish_catalog(make_catalog());
         return true;

@@ -160,6 +160,8 @@ class Projector {
   std::vector<rocksdb::ColumnFamilyHandle*> empty_families(
       const std::vector<std::pair<std::string, std::uint64_t>>& generations, bool bulk);
   void apply_live(events::Transaction& tx, std::span<const events::StoredEvent> staged);
+  // Marks every read model as kept at the head by the live hook (after open's catch-up).
+  void follow_log();
   void catch_up(Model& m);
   Model* find(std::string_view name);
   const Model* find(std::string_view name) const;
