@@ -1,6 +1,9 @@
 #include "server/app.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -132,6 +135,9 @@ class App::SlowLane {
 
  private:
   void run() {
+    // Digests of whole read models, chain verification and long exports yield the CPU to request
+    // handling: at nice 19 they take what the I/O threads and the writer leave.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
     std::unique_lock lock(mutex_);
     for (;;) {
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
