@@ -13,9 +13,7 @@ namespace annals::projections {
 
 namespace {
 
-std::string desc_at(Micros at) {
-  return events::u64_be(std::numeric_limits<std::uint64_t>::max() - static_cast<std::uint64_t>(at));
-}
+std::string desc_at(Micros at) { return events::u64_be(desc_be(static_cast<std::uint64_t>(at)).v); }
 
 std::string date_of_day(std::int64_t day) {
   return format_utc_date(day * 86'400 * kMicrosPerSecond);

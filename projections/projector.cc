@@ -73,16 +73,14 @@ const std::unordered_map<std::string, std::string> kBulkOptions = {
     {"disable_auto_compactions", "true"},
     {"level0_slowdown_writes_trigger", "100000"},
     {"level0_stop_writes_trigger", "100000"}};
+// What a read-model family serves with once a bulk build is done (kBulkOptions while it runs).
+const std::unordered_map<std::string, std::string> kServingOptions = {
+    {"disable_auto_compactions", "false"},
+    {"level0_slowdown_writes_trigger", std::to_string(events::kReadModelSlowdownTrigger)},
+    {"level0_stop_writes_trigger", std::to_string(events::kReadModelStopTrigger)}};
+
 void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bool bulk) {
-  for (const auto& t : targets) {
-    db->SetOptions(t.cf, bulk ? kBulkOptions
-                              : std::unordered_map<std::string, std::string>{
-                                    {"disable_auto_compactions", "false"},
-                                    {"level0_slowdown_writes_trigger",
-                                     std::to_string(events::kReadModelSlowdownTrigger)},
-                                    {"level0_stop_writes_trigger",
-                                     std::to_string(events::kReadModelStopTrigger)}});
-  }
+  for (const auto& t : targets) db->SetOptions(t.cf, bulk ? kBulkOptions : kServingOptions);
 }
 
 // Compacts each target's family to its last level, `threads` families at a time.

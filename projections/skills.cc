@@ -18,9 +18,7 @@ namespace {
 
 constexpr std::size_t kVersionBytes = 8;
 
-std::string desc(std::uint64_t v) {
-  return events::u64_be(std::numeric_limits<std::uint64_t>::max() - v);
-}
+std::string desc(std::uint64_t v) { return events::u64_be(desc_be(v).v); }
 std::string desc_time(Micros t) { return desc(static_cast<std::uint64_t>(t)); }
 
 // The skill id of an event on a skill stream, or "".
