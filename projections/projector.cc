@@ -1,10 +1,6 @@
 #include "projections/projector.h"
 
 #include <rocksdb/sst_file_writer.h>
-#include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <array>
 #include <barrier>
@@ -15,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "events/background.h"
 #include "events/keys.h"
 #include "projections/automation_runs.h"
 #include "projections/automations.h"
@@ -766,12 +763,9 @@ void Projector::wait_for_rebuilds() {
 }
 
 void Projector::run_online(OnlineJob& job) {
-  // The background build runs only when request handling and the writer leave a core idle
-  // (SCHED_IDLE; it builds on this one thread). Where that policy is refused, a nice of 19.
-  const sched_param idle{};
-  if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
-    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
-  }
+  // The background build runs only when request handling and the writer leave a core idle; it
+  // builds on this one thread.
+  events::run_in_background();
   // Forgets this job's entries (a later rebuild of the same read model may have its own by now).
   auto forget = [this, &job] {
     for (std::size_t i = 0; i < job.targets.size(); ++i) {

@@ -1,9 +1,6 @@
 #include "server/app.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -16,6 +13,7 @@
 #include "commands/json_syntax.h"
 #include "domain/json_text.h"
 #include "domain/text_rules.h"
+#include "events/background.h"
 #include "events/sha256.h"
 
 namespace annals::server {
@@ -136,8 +134,8 @@ class App::SlowLane {
  private:
   void run() {
     // Digests of whole read models, chain verification and long exports yield the CPU to request
-    // handling: at nice 19 they take what the I/O threads and the writer leave.
-    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
+    // handling: they take what the I/O threads and the writer leave.
+    events::run_in_background();
     std::unique_lock lock(mutex_);
     for (;;) {
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

@@ -1,0 +1,17 @@
+#include "events/background.h"
+
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace annals::events {
+
+bool run_in_background() {
+  const sched_param idle{};
+  if (sched_setscheduler(0, SCHED_IDLE, &idle) == 0) return true;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
+  return false;
+}
+
+}  // namespace annals::events
