@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <atomic>
 #include <limits>
 #include <memory>
 #include <stdexcept>
@@ -212,6 +214,53 @@ std::int64_t lesson_id_of(const events::StoredEvent& e) {
   return std::strtoll(s->c_str() + 7, nullptr, 10);
 }
 
+// The first lesson id created at or after `cutoff` (total + 1 when there is none). Ids are dense
+// 1..total and created_at never decreases with id, so "created at or after" holds from one id on.
+// That id only moves forward as the clock does, so the search starts from the last answer (any
+// request's, shared) and gallops away from it: two point reads while no lesson crossed the
+// boundary, where a binary search over every lesson took about log2(total). The hint only picks
+// where to look; the answer is checked against the rows every time.
+template <typename CreatedAt>
+std::int64_t first_created_since(std::int64_t total, Micros cutoff, const CreatedAt& created_at) {
+  static std::atomic<std::int64_t> hint{1};
+  auto since = [&](std::int64_t id) { return id > total || created_at(id) >= cutoff; };
+  const std::int64_t h =
+      std::clamp<std::int64_t>(hint.load(std::memory_order_relaxed), 1, total + 1);
+  std::int64_t lo = 1, hi = total + 1;  // the answer lies in [lo, hi]
+  std::int64_t step = 1;
+  if (since(h)) {
+    hi = h;
+    for (std::int64_t probe = h - 1; probe >= 1; probe = hi - step) {
+      if (!since(probe)) {
+        lo = probe + 1;
+        break;
+      }
+      hi = probe;
+      step *= 2;
+    }
+  } else {
+    lo = h + 1;
+    for (std::int64_t probe = lo; probe <= total; probe = lo + step - 1) {
+      if (since(probe)) {
+        hi = probe;
+        break;
+      }
+      lo = probe + 1;
+      step *= 2;
+    }
+  }
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (since(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  hint.store(lo, std::memory_order_relaxed);
+  return lo;
+}
+
 }  // namespace
 
 bool LessonsProjection::projects(fb::Payload type) const {
@@ -317,18 +366,8 @@ std::string LessonsQueries::snapshot(Micros now) const {
     std::string v;
     return db_->Get(ro, cf_, "k" + inverted(id), &v).ok() ? decode(v).created_at : 0;
   };
-  // Ids are dense 1..total and created_at never decreases with id: binary search the first
-  // lesson of the last 24 hours.
-  const Micros cutoff = now - 24 * 3600 * kMicrosPerSecond;
-  std::int64_t lo = 1, hi = total + 1;
-  while (lo < hi) {
-    const std::int64_t mid = lo + (hi - lo) / 2;
-    if (created_at(mid) >= cutoff) {
-      hi = mid;
-    } else {
-      lo = mid + 1;
-    }
-  }
+  const std::int64_t lo =
+      first_created_since(total, now - 24 * 3600 * kMicrosPerSecond, created_at);
   std::string out;
   JsonWriter w(out);
   w.begin_object();

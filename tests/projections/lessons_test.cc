@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "tests/support/harness.h"
 
@@ -152,6 +154,38 @@ TEST(LessonsReadModel, SnapshotMatchesLS08) {
   EXPECT_EQ(snap["latest"][0]["id"], 3);
   EXPECT_EQ(snap["latest"][0]["type"], "merge_hold");
   EXPECT_EQ(snap["latest"][2]["id"], 1);
+}
+
+// last_24h counts the lessons created in the 24 hours before `now`, whatever was asked before:
+// queries at random times, forwards and backwards, against lessons recorded at random gaps
+// (several in the same microsecond among them), each compared with a count over every lesson.
+TEST(LessonsReadModel, Last24hCountsExactlyTheLessonsOfTheLastDay) {
+  testing::Harness h;
+  std::mt19937_64 rng(20261130);
+  std::vector<Micros> created;
+  auto check = [&](Micros now) {
+    const auto expected = std::count_if(created.begin(), created.end(),
+                                        [&](Micros at) { return at >= now - 24 * kHour; });
+    const auto snap = json::parse(h.lesson_queries().snapshot(now));
+    ASSERT_EQ(snap["total"], created.size());
+    ASSERT_EQ(snap["last_24h"], expected) << "at " << now;
+  };
+  const Micros first = h.now();
+  for (int i = 0; i < 300; ++i) {
+    h.advance(rng() % 3 == 0 ? 0 : static_cast<Micros>(rng() % (6 * kHour)));
+    created.push_back(h.now());
+    ASSERT_EQ(h.record(make("gate_failure")).status, 201);
+    // Now and then, queries over the whole history so far, in random order.
+    if (i % 25 == 0) {
+      for (int q = 0; q < 40; ++q) {
+        check(first - kHour + static_cast<Micros>(rng() % (h.now() - first + 27 * kHour)));
+      }
+    }
+    check(h.now());
+  }
+  for (int q = 0; q < 400; ++q) {
+    check(first - kHour + static_cast<Micros>(rng() % (h.now() - first + 27 * kHour)));
+  }
 }
 
 TEST(LessonsReadModel, DedupUsesTheWritersClock) {
