@@ -67,18 +67,23 @@ struct BuildTarget {
 // Events per chunk of a rebuild (one SST file per read model): large enough that per-file costs
 // (ingestion, L0 files for later reads and compaction) stay small, small enough for memory.
 constexpr std::uint64_t kRebuildChunk = 65536;
+// An online rebuild works half of the wall-clock time and sleeps the other half: background work
+// beside request handling makes every request dearer, even at SCHED_IDLE (see build_into).
+constexpr double kOnlineRebuildDuty = 0.5;
 
 // Applies events from..to of `source` to each target's family in `db` with the live projection
 // code, writing each chunk's rows as SST files (in `scratch`) that are ingested at once. Calls
 // `progress` after each chunk with the last position applied; returning false stops early.
 // With `threads` > 1 that many workers (this thread among them) share each chunk's tasks (one per
 // target, and reading the next chunk once), longest first. Returns the last position applied to
-// every target.
+// every target. A single-threaded build with `duty` < 1 keeps its work to that share of the wall
+// clock (it sleeps in between), so that it disturbs request handling beside it less.
 std::uint64_t build_into(const events::EventStore& source, std::uint64_t from, std::uint64_t to,
                          rocksdb::DB* db, std::span<const BuildTarget> targets,
                          const rocksdb::Options& file_options, const std::string& scratch,
                          const std::function<bool(std::uint64_t)>& progress = {},
-                         unsigned threads = 1, std::uint64_t chunk = kRebuildChunk);
+                         unsigned threads = 1, std::uint64_t chunk = kRebuildChunk,
+                         double duty = 1.0);
 
 // Time travel: every named read model (all when empty) as of position `at`, built into a scratch
 // RocksDB under `scratch_dir` (removed afterwards); `source` is not written, so it may be a
@@ -125,6 +130,9 @@ class Projector {
   // Test seam: events per rebuild chunk (default kRebuildChunk), so that small logs take the
   // multi-chunk and multi-thread paths.
   void set_rebuild_chunk(std::uint64_t events) { rebuild_chunk_ = events; }
+  // The share of wall-clock time an online rebuild's thread works (kOnlineRebuildDuty; 1: flat
+  // out).
+  void set_online_rebuild_duty(double duty) { online_duty_ = duty; }
 
   // Offline: rebuilds `names` (all when empty) from position 1 to `until` (0 = head) into new
   // generations and swaps them in. Requires a writable store with no live writer traffic.
@@ -185,6 +193,7 @@ class Projector {
   std::atomic<bool> stopping_{false};
   std::function<void()> before_swap_;
   std::uint64_t rebuild_chunk_ = kRebuildChunk;
+  double online_duty_ = kOnlineRebuildDuty;
 };
 
 // Computes the digest and row count of one column family.
