@@ -837,7 +837,7 @@ void Projector::run_online(OnlineJob& job) {
     if (head > built + kSwapLag) {
       built = build_into(store_, built + 1, head, store_.db(), job.targets,
                          store_.family_file_options(), scratch, set_position, 1, rebuild_chunk_,
-                         online_duty_);
+                         kOnlineRebuildDuty);
       if (stopping_) return finish(false);
       continue;
     }

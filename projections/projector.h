@@ -130,9 +130,6 @@ class Projector {
   // Test seam: events per rebuild chunk (default kRebuildChunk), so that small logs take the
   // multi-chunk and multi-thread paths.
   void set_rebuild_chunk(std::uint64_t events) { rebuild_chunk_ = events; }
-  // The share of wall-clock time an online rebuild's thread works (kOnlineRebuildDuty; 1: flat
-  // out).
-  void set_online_rebuild_duty(double duty) { online_duty_ = duty; }
 
   // Offline: rebuilds `names` (all when empty) from position 1 to `until` (0 = head) into new
   // generations and swaps them in. Requires a writable store with no live writer traffic.
@@ -193,7 +190,6 @@ class Projector {
   std::atomic<bool> stopping_{false};
   std::function<void()> before_swap_;
   std::uint64_t rebuild_chunk_ = kRebuildChunk;
-  double online_duty_ = kOnlineRebuildDuty;
 };
 
 // Computes the digest and row count of one column family.
