@@ -7,11 +7,11 @@
 
 namespace annals::events {
 
-bool run_in_background() {
+void run_in_background() {
   const sched_param idle{};
-  if (sched_setscheduler(0, SCHED_IDLE, &idle) == 0) return true;
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
-  return false;
+  if (sched_setscheduler(0, SCHED_IDLE, &idle) != 0) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19);
+  }
 }
 
 }  // namespace annals::events

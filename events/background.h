@@ -7,7 +7,7 @@ namespace annals::events {
 // Puts the calling thread under SCHED_IDLE: it runs only on a core that nothing else wants, and a
 // core it occupies still counts as idle when the kernel places a waking request thread (a thread
 // at nice 19 does not: the waking thread queues behind another on a busy core instead). Where
-// SCHED_IDLE is refused, the thread falls back to nice 19. Returns whether SCHED_IDLE took.
-bool run_in_background();
+// SCHED_IDLE is refused, the thread falls back to nice 19.
+void run_in_background();
 
 }  // namespace annals::events

@@ -216,10 +216,10 @@ std::int64_t lesson_id_of(const events::StoredEvent& e) {
 
 // The first lesson id created at or after `cutoff` (total + 1 when there is none). Ids are dense
 // 1..total and created_at never decreases with id, so "created at or after" holds from one id on.
-// That id only moves forward as the clock does, so the search starts from the last answer (any
-// request's, shared) and gallops away from it: two point reads while no lesson crossed the
-// boundary, where a binary search over every lesson took about log2(total). The hint only picks
-// where to look; the answer is checked against the rows every time.
+// That id only moves forward as the clock does, so the last answer (any request's, shared) is
+// checked first: two point reads while no lesson crossed the boundary, where a binary search over
+// every lesson takes about log2(total). Otherwise the hint still halves the range searched. The
+// hint only picks where to look; the answer is checked against the rows every time.
 template <typename CreatedAt>
 std::int64_t first_created_since(std::int64_t total, Micros cutoff, const CreatedAt& created_at) {
   static std::atomic<std::int64_t> hint{1};
@@ -227,27 +227,12 @@ std::int64_t first_created_since(std::int64_t total, Micros cutoff, const Create
   const std::int64_t h =
       std::clamp<std::int64_t>(hint.load(std::memory_order_relaxed), 1, total + 1);
   std::int64_t lo = 1, hi = total + 1;  // the answer lies in [lo, hi]
-  std::int64_t step = 1;
-  if (since(h)) {
-    hi = h;
-    for (std::int64_t probe = h - 1; probe >= 1; probe = hi - step) {
-      if (!since(probe)) {
-        lo = probe + 1;
-        break;
-      }
-      hi = probe;
-      step *= 2;
-    }
-  } else {
+  if (!since(h)) {
     lo = h + 1;
-    for (std::int64_t probe = lo; probe <= total; probe = lo + step - 1) {
-      if (since(probe)) {
-        hi = probe;
-        break;
-      }
-      lo = probe + 1;
-      step *= 2;
-    }
+  } else if (h == 1 || !since(h - 1)) {
+    lo = hi = h;
+  } else {
+    hi = h - 1;
   }
   while (lo < hi) {
     const std::int64_t mid = lo + (hi - lo) / 2;
