@@ -383,6 +383,12 @@ SkillCommands::SkillCommands(CommandBus& bus, const Config& config, Observe obse
       cache_(
           bus, [](const std::string& id) { return skill::stream_name(id); },
           [](std::optional<skill::Skill>& s, const events::StoredEvent& e) {
+            // Runs are most of a skill's stream: their facts come straight from the payload.
+            if (s) {
+              if (auto run = events::decode_run_facts(e)) {
+                return skill::add_run(*s, std::move(run->first), std::move(run->second));
+              }
+            }
             if (auto ev = events::decode_skill_event(e))
               skill::evolve(s, *ev, e.event().recorded_at());
           }),
@@ -553,8 +559,9 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
   if (!d.user_given) d.run.user_id = ctx.actor;
   execute(
       ctx,
-      [this, d = std::move(d), ctx](events::Transaction& tx, std::vector<SkillEffect>& effects) {
-        const std::string& id = d.skill_id;
+      [this, d = std::move(d), ctx](events::Transaction& tx,
+                                    std::vector<SkillEffect>& effects) mutable {
+        const std::string id = d.skill_id;
         const auto& f = cache_.fold(tx, id);
         if (!is_uuid(id) || !f.state) {
           return Reply::error(Problem::validation({{"skill_id", "unknown skill '" + id + "'"}}));
@@ -570,19 +577,22 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
               Problem::validation({{"automation_run_id",
                                     "unknown automation run '" + *d.run.automation_run_id + "'"}}));
         }
-        auto run = d.run;
+        // The decision runs once: the run (about 2 KB) moves into its event rather than copying.
+        skill::RunRecorded& run = d.run;
         run.run_id = new_uuid_v7(tx.now());
-        const std::vector<events::NewEvent> evs{events::encode(skill::Event{run})};
+        std::string rendered = skill::render_run(run, id, tx.now(), true);
+        const std::string run_id = run.run_id, version_id = run.skill_version_id;
+        std::vector<events::NewEvent> evs;
+        evs.push_back(events::encode(skill::Event{std::move(run)}));
         auto appended = tx.append(skill::stream_name(id), events::ExpectedVersion::exact(f.version),
                                   evs, {ctx.actor, ctx.correlation_id, std::nullopt});
         if (!appended) return Reply::error(appended.error());
         // The run's skill and its version in the skill stream (capture reads it back).
-        tx.put(index_, "r" + run.run_id, id + '\0' + std::to_string(appended->stream_version));
+        tx.put(index_, "r" + run_id, id + '\0' + std::to_string(appended->stream_version));
         std::uint64_t version = appended->stream_version, position = appended->last_position;
         const auto& after = cache_.fold(tx, id);
         // The sandbox gate, for a run of the current version while in sandbox.
-        if (after.state->state == "sandbox" &&
-            after.state->current_version_id == run.skill_version_id) {
+        if (after.state->state == "sandbox" && after.state->current_version_id == version_id) {
           const auto out = skill::sandbox_gate(*after.state, knobs(), new_uuid_v7(tx.now()));
           std::optional<skill::Event> follow;
           if (out.transition) follow = *out.transition;
@@ -600,9 +610,9 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
         }
         Reply r;
         r.status = 201;
-        r.body = with_effects(skill::render_run(run, id, tx.now(), true), effects);
+        r.body = with_effects(std::move(rendered), effects);
         r.etag = version;
-        r.location = "/admin/skill-runs/" + run.run_id;
+        r.location = "/admin/skill-runs/" + run_id;
         r.position = effects.empty() ? position : effects.back().position;
         return r;
       },

@@ -119,12 +119,21 @@ double shadow_sample_rate(const Skill& s, double trusted_rate) {
   return 0.0;
 }
 
+bool invalidates_run(std::string_view validation_status) {
+  return validation_status == "continued" || validation_status == "step_failed" ||
+         validation_status == "skill_failed";
+}
+
 bool is_valid_run(const RunRecorded& r) {
   if (r.status != "succeeded") return false;
   return std::none_of(r.step_results.begin(), r.step_results.end(), [](const StepResult& s) {
-    return s.validation_status == "continued" || s.validation_status == "step_failed" ||
-           s.validation_status == "skill_failed";
+    return s.validation_status && invalidates_run(*s.validation_status);
   });
+}
+
+void add_run(Skill& s, std::string run_id, RunFacts facts) {
+  s.run_order.push_back(run_id);
+  s.runs[std::move(run_id)] = std::move(facts);
 }
 
 void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
@@ -162,9 +171,8 @@ void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at) {
   } else if (const auto* h = std::get_if<PromotionHeld>(&e)) {
     s->held = Held{h->to_state, h->version_id, h->metrics, recorded_at};
   } else if (const auto* run = std::get_if<RunRecorded>(&e)) {
-    s->run_order.push_back(run->run_id);
-    s->runs[run->run_id] =
-        RunFacts{run->skill_version_id, run->status, is_valid_run(*run), run->started_at};
+    add_run(*s, run->run_id,
+            RunFacts{run->skill_version_id, run->status, is_valid_run(*run), run->started_at});
   } else if (const auto* d = std::get_if<DivergenceRecorded>(&e)) {
     s->divergences.push_back({d->run_id, d->overall_agreement});
   } else if (const auto* fx = std::get_if<FixtureAdded>(&e)) {

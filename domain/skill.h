@@ -168,6 +168,10 @@ std::string stream_name(const std::string& id);
 double shadow_sample_rate(const Skill& s, double trusted_rate);
 // Valid for the sandbox gate: succeeded and no step flagged continued/step_failed/skill_failed.
 bool is_valid_run(const RunRecorded& r);
+// Whether one step's validation status makes its run invalid for the sandbox gate.
+bool invalidates_run(std::string_view validation_status);
+// A recorded run joins the evidence (what evolve does with a RunRecorded).
+void add_run(Skill& s, std::string run_id, RunFacts facts);
 
 void evolve(std::optional<Skill>& s, const Event& e, Micros recorded_at);
 

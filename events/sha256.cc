@@ -7,9 +7,20 @@
 
 namespace annals::events {
 
+namespace {
+
+// OpenSSL 3 looks an algorithm up by name on every init that names it through EVP_sha256() (a
+// locked search of the provider store); fetching it once makes a re-init a plain reset.
+const EVP_MD* sha256_md() {
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+}  // namespace
+
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr ||
-      EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1) {
+  if (ctx_ == nullptr || sha256_md() == nullptr ||
+      EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1) {
     throw std::runtime_error("SHA-256 unavailable");
   }
 }
@@ -26,7 +37,7 @@ Digest Sha256::finish() {
   unsigned int len = 0;
   auto* ctx = static_cast<EVP_MD_CTX*>(ctx_);
   EVP_DigestFinal_ex(ctx, d.data(), &len);
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx, sha256_md(), nullptr);
   return d;
 }
 

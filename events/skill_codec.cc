@@ -6,17 +6,17 @@ namespace annals::events {
 
 using namespace codec;
 
-NewEvent encode(const skill::Event& event) {
-  if (const auto* r = std::get_if<skill::Registered>(&event)) {
-    return {fb::Payload::SkillRegistered, [r = *r](Builder& b) {
+NewEvent encode(skill::Event event) {
+  if (auto* r = std::get_if<skill::Registered>(&event)) {
+    return {fb::Payload::SkillRegistered, [r = std::move(*r)](Builder& b) {
               return fb::CreateSkillRegistered(b, b.CreateString(r.skill_id),
                                                b.CreateString(r.capability_name),
                                                b.CreateString(r.state), r.requires_human_gate)
                   .Union();
             }};
   }
-  if (const auto* v = std::get_if<skill::VersionAdded>(&event)) {
-    return {fb::Payload::SkillVersionAdded, [v = *v](Builder& b) {
+  if (auto* v = std::get_if<skill::VersionAdded>(&event)) {
+    return {fb::Payload::SkillVersionAdded, [v = std::move(*v)](Builder& b) {
               auto id = b.CreateString(v.version_id);
               auto yaml = b.CreateString(v.yaml_backbone);
               auto content = b.CreateString(v.step_content);
@@ -29,8 +29,8 @@ NewEvent encode(const skill::Event& event) {
                   .Union();
             }};
   }
-  if (const auto* c = std::get_if<skill::StateChanged>(&event)) {
-    return {fb::Payload::SkillStateChanged, [c = *c](Builder& b) {
+  if (auto* c = std::get_if<skill::StateChanged>(&event)) {
+    return {fb::Payload::SkillStateChanged, [c = std::move(*c)](Builder& b) {
               auto id = b.CreateString(c.transition_id);
               auto from = b.CreateString(c.from_state);
               auto to = b.CreateString(c.to_state);
@@ -48,21 +48,21 @@ NewEvent encode(const skill::Event& event) {
               return x.Finish().Union();
             }};
   }
-  if (const auto* f = std::get_if<skill::FlagChanged>(&event)) {
-    return {fb::Payload::SkillFlagChanged, [f = *f](Builder& b) {
+  if (auto* f = std::get_if<skill::FlagChanged>(&event)) {
+    return {fb::Payload::SkillFlagChanged, [f = std::move(*f)](Builder& b) {
               return fb::CreateSkillFlagChanged(b, b.CreateString(f.flag), f.value).Union();
             }};
   }
-  if (const auto* h = std::get_if<skill::PromotionHeld>(&event)) {
-    return {fb::Payload::SkillPromotionHeld, [h = *h](Builder& b) {
+  if (auto* h = std::get_if<skill::PromotionHeld>(&event)) {
+    return {fb::Payload::SkillPromotionHeld, [h = std::move(*h)](Builder& b) {
               return fb::CreateSkillPromotionHeld(b, b.CreateString(h.to_state),
                                                   b.CreateString(h.version_id),
                                                   b.CreateString(h.metrics))
                   .Union();
             }};
   }
-  if (const auto* r = std::get_if<skill::RunRecorded>(&event)) {
-    return {fb::Payload::SkillRunRecorded, [r = *r](Builder& b) {
+  if (auto* r = std::get_if<skill::RunRecorded>(&event)) {
+    return {fb::Payload::SkillRunRecorded, [r = std::move(*r)](Builder& b) {
               std::vector<flatbuffers::Offset<fb::StepResult>> steps;
               for (const auto& s : r.step_results) {
                 auto name = b.CreateString(s.step_name);
@@ -119,8 +119,8 @@ NewEvent encode(const skill::Event& event) {
               return x.Finish().Union();
             }};
   }
-  if (const auto* f = std::get_if<skill::FixtureAdded>(&event)) {
-    return {fb::Payload::FixtureAdded, [f = *f](Builder& b) {
+  if (auto* f = std::get_if<skill::FixtureAdded>(&event)) {
+    return {fb::Payload::FixtureAdded, [f = std::move(*f)](Builder& b) {
               auto id = b.CreateString(f.fixture_id);
               auto name = b.CreateString(f.case_name);
               auto input = b.CreateString(f.input);
@@ -131,17 +131,17 @@ NewEvent encode(const skill::Event& event) {
               return fb::CreateFixtureAdded(b, id, name, input, shape, mocks, source, run).Union();
             }};
   }
-  if (const auto* w = std::get_if<skill::EvolutionScheduled>(&event)) {
+  if (auto* w = std::get_if<skill::EvolutionScheduled>(&event)) {
     return {
-        fb::Payload::EvolutionScheduled, [w = *w](Builder& b) {
+        fb::Payload::EvolutionScheduled, [w = std::move(*w)](Builder& b) {
           auto id = b.CreateString(w.work_id);
           auto by = b.CreateString(w.triggered_by);
           auto run = opt_string(b, w.nightly_run_id);
           return fb::CreateEvolutionScheduled(b, id, by, run, w.estimated_cost_micro_usd).Union();
         }};
   }
-  if (const auto* a = std::get_if<skill::EvolutionAttempted>(&event)) {
-    return {fb::Payload::EvolutionAttempted, [a = *a](Builder& b) {
+  if (auto* a = std::get_if<skill::EvolutionAttempted>(&event)) {
+    return {fb::Payload::EvolutionAttempted, [a = std::move(*a)](Builder& b) {
               flatbuffers::Offset<flatbuffers::Vector<Str>> targeted;
               if (a.targeted_case_ids) {
                 std::vector<Str> ids;
@@ -177,8 +177,8 @@ NewEvent encode(const skill::Event& event) {
               return x.Finish().Union();
             }};
   }
-  const auto& d = std::get<skill::DivergenceRecorded>(event);
-  return {fb::Payload::DivergenceRecorded, [d](Builder& b) {
+  auto& d = std::get<skill::DivergenceRecorded>(event);
+  return {fb::Payload::DivergenceRecorded, [d = std::move(d)](Builder& b) {
             auto id = b.CreateString(d.divergence_id);
             auto run = b.CreateString(d.run_id);
             auto inv = b.CreateString(d.shadow_invocation_id);
@@ -187,6 +187,24 @@ NewEvent encode(const skill::Event& event) {
                                                 d.submitted_agreement, diff)
                 .Union();
           }};
+}
+
+std::optional<std::pair<std::string, skill::RunFacts>> decode_run_facts(const StoredEvent& e) {
+  if (e.type() != fb::Payload::SkillRunRecorded) return std::nullopt;
+  const auto* p = e.event().payload_as_SkillRunRecorded();
+  if (p == nullptr) return std::nullopt;
+  skill::RunFacts facts{str(p->skill_version_id()), str(p->status()), false, p->started_at()};
+  facts.valid = facts.status == "succeeded";
+  if (facts.valid && p->step_results()) {
+    for (const auto* step : *p->step_results()) {
+      if (step->validation_status() &&
+          skill::invalidates_run(step->validation_status()->string_view())) {
+        facts.valid = false;
+        break;
+      }
+    }
+  }
+  return std::pair{str(p->run_id()), std::move(facts)};
 }
 
 std::optional<skill::Event> decode_skill_event(const StoredEvent& e) {
