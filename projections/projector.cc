@@ -108,19 +108,30 @@ void set_bulk_triggers(rocksdb::DB* db, std::span<const BuildTarget> targets, bo
   for (const auto& t : targets) db->SetOptions(t.cf, bulk ? kBulkOptions : kServingOptions);
 }
 
-// Compacts each target's family to its last level, `threads` families at a time.
-void compact_families(rocksdb::DB* db, std::span<const BuildTarget> targets, unsigned threads) {
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < std::max(1u, threads); ++t) {
-    pool.emplace_back([&] {
-      rocksdb::CompactRangeOptions co;
-      for (std::size_t i; (i = next++) < targets.size();) {
-        db->CompactRange(co, targets[i].cf, nullptr, nullptr);
-      }
-    });
+// Compacts each target's family into its last level on the calling thread, one family at a time.
+// An online rebuild calls it from its own background thread: CompactRange would hand the work to
+// RocksDB's compaction threads, which run at normal priority beside the requests, where this runs
+// at the rebuild thread's (events::run_in_background()).
+void compact_families(rocksdb::DB* db, std::span<const BuildTarget> targets) {
+  for (const auto& t : targets) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db->GetColumnFamilyMetaData(t.cf, &meta);
+    std::vector<std::string> files;
+    for (const auto& level : meta.levels) {
+      for (const auto& f : level.files) files.push_back(f.name);
+    }
+    if (files.empty()) continue;
+    const int last = static_cast<int>(meta.levels.size()) - 1;
+    if (files.size() == 1 && meta.levels.back().files.size() == 1) continue;  // already folded
+    rocksdb::CompactionOptions co;
+    co.compression = rocksdb::kDisableCompressionOption;  // the family's own
+    co.output_file_size_limit = db->GetOptions(t.cf).target_file_size_base;
+    co.max_subcompactions = 1;
+    if (!db->CompactFiles(co, t.cf, files, last).ok()) {
+      // Some file was taken by another compaction meanwhile: RocksDB's own threads fold it.
+      db->CompactRange(rocksdb::CompactRangeOptions(), t.cf, nullptr, nullptr);
+    }
   }
-  for (auto& th : pool) th.join();
 }
 
 std::string state_value(std::uint64_t generation, std::uint64_t position) {
@@ -132,6 +143,30 @@ std::string state_value(std::uint64_t generation, std::uint64_t position) {
 // appends without the hook leaves the live head behind, and the next open catches up from it.
 constexpr std::uint64_t kFollowsLog = std::numeric_limits<std::uint64_t>::max();
 constexpr std::string_view kLiveHead = "@live";  // read model names are [a-z_]
+
+// A read model's last digest is also kept in the "projections" family, under '#' and its name, so
+// that it outlives the process that computed it (an offline rebuild, a server before a restart).
+// It holds for the family, head and checkpoint it was computed at: the rows of one family at one
+// checkpoint are the fold of the same events, so they never differ.
+std::string digest_key(std::string_view name) { return "#" + std::string(name); }
+
+std::string digest_record(std::uint32_t family, std::uint64_t head, std::uint64_t position,
+                          const ReadModelStatus& st) {
+  return events::u64_be(family) + events::u64_be(head) + events::u64_be(position) +
+         events::u64_be(st.rows) + st.digest;
+}
+
+std::optional<ReadModelStatus> from_digest_record(std::string_view v, std::uint32_t family,
+                                                  std::uint64_t head, std::uint64_t position) {
+  if (v.size() != 32 + 64 || events::read_u64_be(v) != family ||
+      events::read_u64_be(v, 8) != head || events::read_u64_be(v, 16) != position) {
+    return std::nullopt;
+  }
+  ReadModelStatus st;
+  st.rows = events::read_u64_be(v, 24);
+  st.digest = std::string(v.substr(32));
+  return st;
+}
 
 }  // namespace
 
@@ -355,6 +390,8 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   // The checkpoint, the generation and the rows are read at one durable snapshot. The rows of a
   // family at a given head never change, so their digest is kept until either moves on.
   const rocksdb::ReadOptions ro = view.options();
+  const auto state = read_state(view, name);
+  const std::uint64_t position = state ? state->position : 0;
   const std::pair<std::uint32_t, std::uint64_t> at{cf->GetID(), view.head()};
   ReadModelStatus st;
   {
@@ -363,12 +400,26 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
       st = it->second.second;
     }
   }
+  const std::string key = digest_key(name);
+  if (st.digest.empty() && meta_ != nullptr) {
+    std::string v;
+    if (store_.db()->Get(rocksdb::ReadOptions(), meta_, key, &v).ok()) {
+      if (auto kept = from_digest_record(v, at.first, at.second, position)) st = std::move(*kept);
+    }
+  }
   if (st.digest.empty()) {
     st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
+    if (meta_ != nullptr && !store_.read_only()) {
+      // Not synced: the record is only a cache, and a lost one is computed again.
+      store_.db()->Put(rocksdb::WriteOptions(), meta_, key,
+                       digest_record(at.first, at.second, position, st));
+    }
+  }
+  {
     std::lock_guard lock(status_mutex_);
     status_cache_[std::string(name)] = {at, st};
   }
-  if (const auto state = read_state(view, name)) {
+  if (state) {
     st.generation = state->generation;
     st.position = state->position;
   }
@@ -844,7 +895,7 @@ void Projector::run_online(OnlineJob& job) {
     if (compacted) break;
     // Fold the ingested files before live writes reach the new generations.
     if (bulk) {
-      compact_families(store_.db(), job.targets, 1);
+      compact_families(store_.db(), job.targets);
       set_bulk_triggers(store_.db(), job.targets, false);
     }
     compacted = true;

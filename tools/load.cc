@@ -1,11 +1,14 @@
 // `annals bench`: an HTTP/1.1 keep-alive load generator on Boost.Beast. Closed loop by default
 // (each connection sends its next request when the previous reply arrives); with --rate it is
 // open loop and measures latency from each request's intended send time.
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -55,7 +58,8 @@ struct Settings {
   std::string path = "/healthz";
   double duration = 30;
   int connections = 16;
-  double rate = 0;  // requests/s over all connections; 0 = closed loop
+  double rate = 0;        // requests/s over all connections; 0 = closed loop
+  std::string stop_file;  // when set, the run also ends once this file exists
   std::int64_t max_id = 1;
   // skill_runs / divergences: the skill under load and runs to diverge on.
   std::string skill_id, version_id;
@@ -81,6 +85,7 @@ struct Results {
   std::vector<double> latencies_ms;
   std::map<int, std::uint64_t> statuses;
   std::uint64_t errors = 0;
+  std::atomic<bool> stopped{false};  // --stop-file appeared: send no more requests
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -115,14 +120,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void schedule() {
-    if (Clock::now() >= end_) return;
+    if (Clock::now() >= end_ || results_.stopped.load()) return;
     if (s_.rate <= 0) return send(Clock::now());
     const auto intended = next_;
     next_ += interval_;
     if (intended <= Clock::now()) return send(intended);
     timer_.expires_at(intended);
     timer_.async_wait([self = shared_from_this(), intended](beast::error_code ec) {
-      if (!ec) self->send(intended);
+      if (!ec && !self->results_.stopped.load()) self->send(intended);
     });
   }
 
@@ -316,6 +321,7 @@ int run_bench(const Args& a) {
   s.duration = static_cast<double>(*duration);
   s.connections = static_cast<int>(*conns);
   s.rate = static_cast<double>(*rate);
+  s.stop_file = a.get("stop-file").value_or("");
   if (s.scenario != "lessons" && s.scenario != "reads" && s.scenario != "get" &&
       s.scenario != "mixed" && s.scenario != "skill_runs" && s.scenario != "divergences") {
     std::cerr << "annals bench: scenario '" << s.scenario
@@ -349,6 +355,21 @@ int run_bench(const Args& a) {
   for (int i = 0; i < s.connections; ++i) {
     std::make_shared<Connection>(ioc, s, results, start, end, i)->start(endpoints);
   }
+  // --stop-file: looked for every 50 ms; once it exists, each connection finishes the request it
+  // has in flight and sends no more (a benchmark can cover exactly one phase of the server's).
+  net::steady_timer stop_poll(ioc);
+  std::function<void()> poll = [&] {
+    if (Clock::now() >= end) return;
+    if (std::filesystem::exists(s.stop_file)) {
+      results.stopped = true;
+      return;
+    }
+    stop_poll.expires_after(std::chrono::milliseconds(50));
+    stop_poll.async_wait([&](beast::error_code ec) {
+      if (!ec) poll();
+    });
+  };
+  if (!s.stop_file.empty()) poll();
   std::vector<std::thread> pool;
   for (std::uint64_t i = 1; i < *threads; ++i) pool.emplace_back([&] { ioc.run(); });
   ioc.run();

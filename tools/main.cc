@@ -19,6 +19,7 @@ constexpr const char* kUsageText =
     "  bench   [--url URL] [--token T] [--duration SECONDS] [--connections N] [--rate PER_SECOND]\n"
     "          [--scenario lessons|reads|mixed|get|skill_runs|divergences] [--path PATH] "
     "[--threads N]\n"
+    "          [--stop-file PATH]\n"
     "global flags: --help, --version\n";
 
 const std::set<std::string> kBooleanFlags = {"chain-only", "help", "version"};

@@ -115,6 +115,46 @@ TEST(Restart, ReadModelsCatchUpWithEventsAppendedWithoutTheLiveHook) {
             h.projector().status("lessons")->digest);
 }
 
+// A read model's digest outlives the process that computed it (an offline rebuild, a server
+// before its restart): it is kept for the family, head and checkpoint it was computed at, and is
+// computed from the rows again once any of them moves.
+TEST(Restart, ADigestIsKeptForItsFamilyHeadAndCheckpoint) {
+  testing::Harness h;
+  for (int i = 0; i < 10; ++i) ASSERT_EQ(h.record(lesson("gate_failure")).status, 201);
+  const auto first = h.projector().status("lessons");
+  ASSERT_TRUE(first);
+  h.close();
+  {
+    // A row written behind the projector's back (test-only access) moves neither the head nor
+    // the checkpoint.
+    events::StoreOptions options;
+    options.dir = h.dir();
+    auto store = events::EventStore::open(options);
+    ASSERT_TRUE(store);
+    auto* cf = (*store)->column_family("rm.lessons.g1");
+    ASSERT_NE(cf, nullptr);
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    ASSERT_TRUE((*store)->db()->Put(synced, cf, "zz-not-a-row", "x").ok());
+    (*store)->stop();
+  }
+  h.open();
+  const auto kept = h.projector().status("lessons");
+  EXPECT_EQ(kept->position, first->position);
+  EXPECT_EQ(kept->digest, first->digest);
+  EXPECT_EQ(kept->rows, first->rows);
+
+  ASSERT_EQ(h.record(lesson("merge_hold")).status, 201);
+  const auto moved = h.projector().status("lessons");
+  EXPECT_EQ(moved->position, 11u);
+  const auto view = h.store().read_view();
+  const auto fresh = projections::digest_family(h.store().db(), view.family("lessons"), "r",
+                                                view.options().snapshot);
+  EXPECT_EQ(moved->digest, fresh.digest);
+  EXPECT_EQ(moved->rows, 11u);
+  EXPECT_NE(moved->digest, first->digest);
+}
+
 TEST(OnlineRebuild, AnInterruptedRebuildLeavesTheOldGenerationInUse) {
   testing::Harness h;
   for (int i = 0; i < 20; ++i) ASSERT_EQ(h.record(lesson("gate_failure")).status, 201);

@@ -2,12 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "events/keys.h"
 #include "events/store.h"
+#include "tests/support/eventually.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
@@ -223,6 +225,42 @@ TEST(Cli, VerifyFindsATamperedEvent) {
   auto verify = json::parse(c.get("/audit/verify").body);
   EXPECT_EQ(verify["ok"], false);
   EXPECT_EQ(verify["first_bad_position"], 2);
+}
+
+// `annals bench --stop-file`: the run ends when the file appears, long before its --duration, and
+// reports what it sent until then.
+TEST(Cli, BenchStopsWhenItsStopFileAppears) {
+  TempDir dir;
+  ServerProcess server(
+      ANNALSD_PATH, {"--data", dir.sub("data"), "--listen", "127.0.0.1:0", "--log-level", "warn"});
+  HttpClient c(server.port());
+  const std::string stop = dir.sub("stop");
+  auto bench = std::async(std::launch::async, [&] {
+    return run_command(
+        ANNALS_PATH,
+        {"bench", "--url", "http://127.0.0.1:" + std::to_string(server.port()), "--scenario", "get",
+         "--path", "/healthz", "--connections", "2", "--duration", "600", "--stop-file", stop});
+  });
+  // Once the server has answered some of the bench's requests, the file appears.
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto metrics = c.get("/metrics").body;
+        return metrics.find(R"(route="/healthz",method="GET",status="200"} )") != std::string::npos;
+      },
+      std::chrono::seconds(30)));
+  std::ofstream(stop) << "done\n";
+  const auto out = bench.get();
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  double secs = 0;
+  unsigned long long requests = 0;
+  const auto at = out.out.find("scenario get: ");
+  ASSERT_NE(at, std::string::npos) << out.out;
+  ASSERT_EQ(
+      std::sscanf(out.out.c_str() + at, "scenario get: %llu requests in %lf s", &requests, &secs),
+      2);
+  EXPECT_GT(requests, 0u);
+  EXPECT_LT(secs, 600.0);
+  EXPECT_NE(out.out.find("RESULT scenario=get"), std::string::npos);
 }
 
 TEST(Cli, StatsAndUsage) {
