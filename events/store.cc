@@ -54,6 +54,10 @@ rocksdb::ColumnFamilyOptions family_options(const std::shared_ptr<rocksdb::Cache
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
   table.whole_key_filtering = true;
+  // The log is read mostly in long runs (rebuilds, exports, replays), and an event read by
+  // position is usually a recent one, whose block is in the cache: 16 KB blocks (RocksDB's
+  // default is 4 KB) make it 26 % smaller on disk and its scans cheaper (docs/BENCHMARKS.md).
+  if (name == kLog) table.block_size = 16u << 10;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.write_buffer_size = 32u << 20;
   cf.max_write_buffer_number = 3;
