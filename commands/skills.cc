@@ -561,7 +561,7 @@ void SkillCommands::record_run(RunDraft d, CommandContext ctx, std::function<voi
       ctx,
       [this, d = std::move(d), ctx](events::Transaction& tx,
                                     std::vector<SkillEffect>& effects) mutable {
-        const std::string id = d.skill_id;
+        const std::string& id = d.skill_id;  // only d.run is moved from below
         const auto& f = cache_.fold(tx, id);
         if (!is_uuid(id) || !f.state) {
           return Reply::error(Problem::validation({{"skill_id", "unknown skill '" + id + "'"}}));

@@ -388,7 +388,8 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   rocksdb::ColumnFamilyHandle* cf = view.family(name);
   if (m == nullptr || cf == nullptr) return std::nullopt;
   // The checkpoint, the generation and the rows are read at one durable snapshot. The rows of a
-  // family at a given head never change, so their digest is kept until either moves on.
+  // family at one head and checkpoint never change, so their digest is kept (in memory, and in the
+  // "projections" family for later processes) until one of them moves on.
   const rocksdb::ReadOptions ro = view.options();
   const auto state = read_state(view, name);
   const std::uint64_t position = state ? state->position : 0;
@@ -396,26 +397,26 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   ReadModelStatus st;
   {
     std::lock_guard lock(status_mutex_);
-    if (auto it = status_cache_.find(name); it != status_cache_.end() && it->second.first == at) {
+    if (auto it = status_cache_.find(name); it != status_cache_.end() && it->second.first == at &&
+                                            it->second.second.position == position) {
       st = it->second.second;
     }
   }
-  const std::string key = digest_key(name);
-  if (st.digest.empty() && meta_ != nullptr) {
+  if (st.digest.empty()) {
+    const std::string key = digest_key(name);
     std::string v;
-    if (store_.db()->Get(rocksdb::ReadOptions(), meta_, key, &v).ok()) {
+    if (meta_ != nullptr && store_.db()->Get(rocksdb::ReadOptions(), meta_, key, &v).ok()) {
       if (auto kept = from_digest_record(v, at.first, at.second, position)) st = std::move(*kept);
     }
-  }
-  if (st.digest.empty()) {
-    st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
-    if (meta_ != nullptr && !store_.read_only()) {
-      // Not synced: the record is only a cache, and a lost one is computed again.
-      store_.db()->Put(rocksdb::WriteOptions(), meta_, key,
-                       digest_record(at.first, at.second, position, st));
+    if (st.digest.empty()) {
+      st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
+      if (meta_ != nullptr && !store_.read_only()) {
+        // Not synced: the record is only a cache, and a lost one is computed again.
+        store_.db()->Put(rocksdb::WriteOptions(), meta_, key,
+                         digest_record(at.first, at.second, position, st));
+      }
     }
-  }
-  {
+    st.position = position;
     std::lock_guard lock(status_mutex_);
     status_cache_[std::string(name)] = {at, st};
   }
