@@ -307,10 +307,20 @@ std::optional<Projector::State> Projector::read_state(const events::ReadView& vi
   };
   if (!get(name) || value.size() != 16) return std::nullopt;
   State state{events::read_u64_be(value), events::read_u64_be(value, 8)};
-  if (state.position == kFollowsLog) {
-    state.position = get(kLiveHead) && value.size() == 8 ? events::read_u64_be(value) : 0;
-  }
+  if (state.position == kFollowsLog) state.position = live_head(view);
   return state;
+}
+
+std::uint64_t Projector::live_head(const events::ReadView& view) const {
+  std::string value;
+  if (meta_ == nullptr ||
+      !store_.db()
+           ->Get(view.options(), meta_, rocksdb::Slice(kLiveHead.data(), kLiveHead.size()), &value)
+           .ok() ||
+      value.size() != 8) {
+    return 0;
+  }
+  return events::read_u64_be(value);
 }
 
 rocksdb::ColumnFamilyHandle* Projector::family(std::string_view name) const {
@@ -359,7 +369,8 @@ void Projector::catch_up(Model& m) {
 }
 
 ReadModelStatus digest_family(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                              std::string_view row_prefix, const rocksdb::Snapshot* snapshot) {
+                              std::string_view row_prefix, const rocksdb::Snapshot* snapshot,
+                              const std::function<void()>& per_row) {
   ReadModelStatus st;
   events::Sha256 sha;
   rocksdb::ReadOptions ro;
@@ -373,6 +384,7 @@ ReadModelStatus digest_family(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
     len = events::u64_be(k.size()) + events::u64_be(v.size());
     sha.update(len).update(k).update(v);
     if (k.starts_with(row_prefix)) ++st.rows;
+    if (per_row) per_row();
   }
   st.digest = events::to_hex(sha.finish());
   return st;
@@ -404,17 +416,30 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
   }
   if (st.digest.empty()) {
     const std::string key = digest_key(name);
+    bool keep = false;  // a digest this process computed: recorded for later processes
+    {
+      // An online rebuild's digest of the generation it swapped in.
+      std::lock_guard lock(status_mutex_);
+      if (auto it = next_digests_.find(name); it != next_digests_.end() && it->second.first == at &&
+                                              it->second.second.position == position) {
+        st = std::move(it->second.second);
+        next_digests_.erase(it);
+        keep = true;
+      }
+    }
     std::string v;
-    if (meta_ != nullptr && store_.db()->Get(rocksdb::ReadOptions(), meta_, key, &v).ok()) {
+    if (st.digest.empty() && meta_ != nullptr &&
+        store_.db()->Get(rocksdb::ReadOptions(), meta_, key, &v).ok()) {
       if (auto kept = from_digest_record(v, at.first, at.second, position)) st = std::move(*kept);
     }
     if (st.digest.empty()) {
       st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
-      if (meta_ != nullptr && !store_.read_only()) {
-        // Not synced: the record is only a cache, and a lost one is computed again.
-        store_.db()->Put(rocksdb::WriteOptions(), meta_, key,
-                         digest_record(at.first, at.second, position, st));
-      }
+      keep = true;
+    }
+    if (keep && meta_ != nullptr && !store_.read_only()) {
+      // Not synced: the record is only a cache, and a lost one is computed again.
+      store_.db()->Put(rocksdb::WriteOptions(), meta_, key,
+                       digest_record(at.first, at.second, position, st));
     }
     st.position = position;
     std::lock_guard lock(status_mutex_);
@@ -900,6 +925,22 @@ void Projector::run_online(OnlineJob& job) {
       set_bulk_triggers(store_.db(), job.targets, false);
     }
     compacted = true;
+  }
+  // Digests scan every row. With the head where the build stopped, the swap adds nothing to the
+  // new generations, so their digests are taken now, on this thread at its pace, for the first
+  // status read after the swap; it would otherwise scan every row beside the requests. (After a
+  // later commit they are stale and never used.)
+  if (const auto view = store_.read_view(); view.head() == built) {
+    const std::uint64_t live = live_head(view);
+    Pacer pace(kOnlineRebuildDuty);
+    for (const auto& t : job.targets) {
+      ReadModelStatus st = digest_family(store_.db(), t.cf, t.projection->row_prefix(), nullptr,
+                                         [&pace] { pace.tick(); });
+      if (stopping_) return finish(false);
+      st.position = live;
+      std::lock_guard lock(status_mutex_);
+      next_digests_[std::string(t.projection->name())] = {{t.cf->GetID(), built}, std::move(st)};
+    }
   }
   if (before_swap_) before_swap_();
   // The swap, on the writer thread: the events written since `built` go into the new generations

@@ -159,6 +159,8 @@ class Projector {
     std::uint64_t position = 0;
   };
   std::optional<State> read_state(const events::ReadView& view, std::string_view name) const;
+  // The position every read model that follows the log is current through, at `view`.
+  std::uint64_t live_head(const events::ReadView& view) const;
   // The family of a new generation, emptied of what an interrupted rebuild left in it.
   // Fresh families for (read model, generation) pairs, created in one batch; `bulk` creates them
   // with a bulk build's options (no automatic compaction, no write stalls).
@@ -178,11 +180,14 @@ class Projector {
   std::vector<Model> models_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
 
-  // The last digest of each read model, with the family id and head it was computed at.
+  // The last digest of each read model, with the family id and head it was computed at; and the
+  // digests an online rebuild computed for its new generations before swapping them in.
+  using DigestCache =
+      std::map<std::string, std::pair<std::pair<std::uint32_t, std::uint64_t>, ReadModelStatus>,
+               std::less<>>;
   mutable std::mutex status_mutex_;
-  mutable std::map<std::string, std::pair<std::pair<std::uint32_t, std::uint64_t>, ReadModelStatus>,
-                   std::less<>>
-      status_cache_;
+  mutable DigestCache status_cache_;
+  mutable DigestCache next_digests_;
   mutable std::mutex online_mutex_;
   std::condition_variable online_cv_;
   std::map<std::string, OnlineRebuild, std::less<>> online_;  // by read model
@@ -192,8 +197,10 @@ class Projector {
   std::uint64_t rebuild_chunk_ = kRebuildChunk;
 };
 
-// Computes the digest and row count of one column family.
+// Computes the digest and row count of one column family; `per_row`, when given, is called after
+// each row (an online rebuild paces itself with it).
 ReadModelStatus digest_family(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                              std::string_view row_prefix, const rocksdb::Snapshot* snapshot);
+                              std::string_view row_prefix, const rocksdb::Snapshot* snapshot,
+                              const std::function<void()>& per_row = {});
 
 }  // namespace annals::projections
