@@ -78,6 +78,8 @@ class Dispatcher {
   Notifier& notifier() { return notifier_; }
   // Runs `fn` on the dispatcher's I/O threads (observers hand work off the writer this way).
   void post(std::function<void()> fn) { caller_.post(std::move(fn)); }
+  // Waits until everything handed to post() so far has run.
+  void wait_posted() { caller_.wait_posted(); }
 
  private:
   struct Active;

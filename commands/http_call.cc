@@ -14,6 +14,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -70,6 +72,10 @@ struct HttpCaller::Impl {
   net::executor_work_guard<net::io_context::executor_type> work{io.get_executor()};
   net::ssl::context tls{net::ssl::context::tls_client};
   std::vector<std::thread> threads;
+  // Functions posted and not yet run.
+  std::mutex posted_mutex;
+  std::condition_variable posted_cv;
+  std::size_t posted = 0;
 
   template <typename Stream>
   net::awaitable<void> exchange(Stream& stream, const Url& url, const OutboundRequest& r,
@@ -175,6 +181,26 @@ void HttpCaller::call(OutboundRequest request, std::function<void(OutboundResult
   net::co_spawn(impl_->io, impl_->run(std::move(request), std::move(done)), net::detached);
 }
 
-void HttpCaller::post(std::function<void()> fn) { net::post(impl_->io, std::move(fn)); }
+void HttpCaller::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(impl_->posted_mutex);
+    ++impl_->posted;
+  }
+  net::post(impl_->io, [impl = impl_.get(), fn = std::move(fn)] {
+    struct Done {
+      Impl* impl;
+      ~Done() {
+        std::lock_guard lock(impl->posted_mutex);
+        if (--impl->posted == 0) impl->posted_cv.notify_all();
+      }
+    } done{impl};
+    fn();
+  });
+}
+
+void HttpCaller::wait_posted() {
+  std::unique_lock lock(impl_->posted_mutex);
+  impl_->posted_cv.wait(lock, [&] { return impl_->posted == 0; });
+}
 
 }  // namespace annals::commands

@@ -47,6 +47,8 @@ class HttpCaller {
   void call(OutboundRequest request, std::function<void(OutboundResult)> done);
   // Runs `fn` on an I/O thread.
   void post(std::function<void()> fn);
+  // Waits until every function posted so far has run (and any they posted in turn).
+  void wait_posted();
 
  private:
   struct Impl;

@@ -884,15 +884,19 @@ void Projector::run_online(OnlineJob& job) {
       if (it != online_.end() && it->second.generation == job.generations[i]) online_.erase(it);
     }
   };
+  // Drops the job's new generations (`back` 0) or the ones they replaced (1), in one manifest
+  // write.
+  auto drop_generations = [&](std::uint64_t back) {
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < job.targets.size(); ++i) {
+      names.push_back(family_name(job.targets[i].projection->name(), job.generations[i] - back));
+    }
+    store_.drop_column_families(names);
+  };
   auto finish = [&](bool swapped) {
     std::lock_guard lock(online_mutex_);
     forget();
-    if (!swapped) {
-      for (std::size_t i = 0; i < job.targets.size(); ++i) {
-        store_.drop_column_family(
-            family_name(job.targets[i].projection->name(), job.generations[i]));
-      }
-    }
+    if (!swapped) drop_generations(0);
     job.done = true;
   };
   auto set_position = [&](std::uint64_t pos) {
@@ -979,10 +983,7 @@ void Projector::run_online(OnlineJob& job) {
       }});
   const bool ok = swapped.get_future().get();
   if (ok) {
-    for (std::size_t i = 0; i < job.models.size(); ++i) {
-      store_.drop_column_family(
-          family_name(job.targets[i].projection->name(), job.generations[i] - 1));
-    }
+    drop_generations(1);
   }
   finish(ok);
 }

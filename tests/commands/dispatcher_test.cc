@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -116,6 +117,35 @@ class Dispatch : public ::testing::Test {
     });
   }
 };
+
+// Observers hand their work to the caller's threads; wait_posted() returns once it has all run,
+// including what that work posted in turn (tests settle on it before comparing digests).
+TEST(HttpCallerPost, WaitPostedReturnsOnceEveryPostedFunctionHasRun) {
+  commands::HttpCaller caller(2);
+  std::atomic<int> ran{0};
+  std::promise<void> go, nested_go;
+  auto started = go.get_future().share();
+  auto nested_started = nested_go.get_future().share();
+  // Four functions, each posting one more that waits until all four have run.
+  for (int i = 0; i < 4; ++i) {
+    caller.post([&, started, nested_started] {
+      started.wait();
+      caller.post([&, nested_started] {
+        nested_started.wait();
+        ++ran;
+      });
+      ++ran;
+    });
+  }
+  std::thread releaser([&] {
+    while (ran.load() < 4) std::this_thread::yield();
+    nested_go.set_value();
+  });
+  go.set_value();
+  caller.wait_posted();
+  EXPECT_EQ(ran.load(), 8);
+  releaser.join();
+}
 
 TEST_F(Dispatch, DP01DP02ScheduledRunExecutesAlertsAndDelivers) {
   const std::string id = create({});

@@ -43,6 +43,18 @@ class Harness {
     return p.get_future().get();
   }
 
+  // Waits until the observers of the commands so far have run (they run after a command's reply,
+  // off the writer) and what they appended (auto-lessons) is durable.
+  void settle() {
+    core_->dispatcher->wait_posted();
+    // The writer runs jobs in submission order: an empty job's durability covers theirs.
+    std::promise<void> durable;
+    core_->store->submit(
+        events::WriteJob{[](events::Transaction&) { return true; },
+                         [&](const std::optional<Problem>&) { durable.set_value(); }});
+    durable.get_future().get();
+  }
+
   // Runs a command synchronously.
   template <typename Fn>
   commands::Reply run(Fn&& fn) {
