@@ -934,14 +934,19 @@ void Projector::run_online(OnlineJob& job) {
   // new generations, so their digests are taken now, on this thread at its pace, for the first
   // status read after the swap; it would otherwise scan every row beside the requests. (After a
   // later commit they are stale and never used.)
-  if (const auto view = store_.read_view(); view.head() == built) {
-    const std::uint64_t live = live_head(view);
+  std::optional<std::uint64_t> live;  // the checkpoint the read models will show after the swap
+  {
+    // The view (a snapshot) is not held during the scans.
+    const auto view = store_.read_view();
+    if (view.head() == built) live = live_head(view);
+  }
+  if (live) {
     Pacer pace(kOnlineRebuildDuty);
     for (const auto& t : job.targets) {
       ReadModelStatus st = digest_family(store_.db(), t.cf, t.projection->row_prefix(), nullptr,
                                          [&pace] { pace.tick(); });
       if (stopping_) return finish(false);
-      st.position = live;
+      st.position = *live;
       std::lock_guard lock(status_mutex_);
       next_digests_[std::string(t.projection->name())] = {{t.cf->GetID(), built}, std::move(st)};
     }
