@@ -311,6 +311,14 @@ std::optional<Projector::State> Projector::read_state(const events::ReadView& vi
   return state;
 }
 
+void Projector::keep_digest(std::string_view name, std::uint32_t family, std::uint64_t head,
+                            std::uint64_t position, const ReadModelStatus& st) const {
+  if (meta_ == nullptr || store_.read_only()) return;
+  // Not synced: the record is only a cache, and a lost one is computed again.
+  store_.db()->Put(rocksdb::WriteOptions(), meta_, digest_key(name),
+                   digest_record(family, head, position, st));
+}
+
 std::uint64_t Projector::live_head(const events::ReadView& view) const {
   std::string value;
   if (meta_ == nullptr ||
@@ -415,31 +423,14 @@ std::optional<ReadModelStatus> Projector::status(std::string_view name,
     }
   }
   if (st.digest.empty()) {
-    const std::string key = digest_key(name);
-    bool keep = false;  // a digest this process computed: recorded for later processes
-    {
-      // An online rebuild's digest of the generation it swapped in.
-      std::lock_guard lock(status_mutex_);
-      if (auto it = next_digests_.find(name); it != next_digests_.end() && it->second.first == at &&
-                                              it->second.second.position == position) {
-        st = std::move(it->second.second);
-        next_digests_.erase(it);
-        keep = true;
-      }
-    }
     std::string v;
-    if (st.digest.empty() && meta_ != nullptr &&
-        store_.db()->Get(rocksdb::ReadOptions(), meta_, key, &v).ok()) {
+    if (meta_ != nullptr &&
+        store_.db()->Get(rocksdb::ReadOptions(), meta_, digest_key(name), &v).ok()) {
       if (auto kept = from_digest_record(v, at.first, at.second, position)) st = std::move(*kept);
     }
     if (st.digest.empty()) {
       st = digest_family(store_.db(), cf, m->projection->row_prefix(), ro.snapshot);
-      keep = true;
-    }
-    if (keep && meta_ != nullptr && !store_.read_only()) {
-      // Not synced: the record is only a cache, and a lost one is computed again.
-      store_.db()->Put(rocksdb::WriteOptions(), meta_, key,
-                       digest_record(at.first, at.second, position, st));
+      keep_digest(name, at.first, at.second, position, st);
     }
     st.position = position;
     std::lock_guard lock(status_mutex_);
@@ -946,9 +937,9 @@ void Projector::run_online(OnlineJob& job) {
       ReadModelStatus st = digest_family(store_.db(), t.cf, t.projection->row_prefix(), nullptr,
                                          [&pace] { pace.tick(); });
       if (stopping_) return finish(false);
-      st.position = *live;
-      std::lock_guard lock(status_mutex_);
-      next_digests_[std::string(t.projection->name())] = {{t.cf->GetID(), built}, std::move(st)};
+      // The old generation's digest stays cached in memory until the swap; its record in the
+      // "projections" family makes way for this one.
+      keep_digest(t.projection->name(), t.cf->GetID(), built, *live, st);
     }
   }
   if (before_swap_) before_swap_();

@@ -161,6 +161,10 @@ class Projector {
   std::optional<State> read_state(const events::ReadView& view, std::string_view name) const;
   // The position every read model that follows the log is current through, at `view`.
   std::uint64_t live_head(const events::ReadView& view) const;
+  // Records a read model's digest for the family, head and checkpoint it holds for, in the
+  // "projections" family, where later status reads (of this process or a later one) find it.
+  void keep_digest(std::string_view name, std::uint32_t family, std::uint64_t head,
+                   std::uint64_t position, const ReadModelStatus& st) const;
   // The family of a new generation, emptied of what an interrupted rebuild left in it.
   // Fresh families for (read model, generation) pairs, created in one batch; `bulk` creates them
   // with a bulk build's options (no automatic compaction, no write stalls).
@@ -180,14 +184,11 @@ class Projector {
   std::vector<Model> models_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
 
-  // The last digest of each read model, with the family id and head it was computed at; and the
-  // digests an online rebuild computed for its new generations before swapping them in.
-  using DigestCache =
-      std::map<std::string, std::pair<std::pair<std::uint32_t, std::uint64_t>, ReadModelStatus>,
-               std::less<>>;
+  // The last digest of each read model, with the family id and head it was computed at.
   mutable std::mutex status_mutex_;
-  mutable DigestCache status_cache_;
-  mutable DigestCache next_digests_;
+  mutable std::map<std::string, std::pair<std::pair<std::uint32_t, std::uint64_t>, ReadModelStatus>,
+                   std::less<>>
+      status_cache_;
   mutable std::mutex online_mutex_;
   std::condition_variable online_cv_;
   std::map<std::string, OnlineRebuild, std::less<>> online_;  // by read model
