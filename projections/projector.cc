@@ -864,6 +864,59 @@ void Projector::wait_for_rebuilds() {
   }
 }
 
+std::optional<std::uint64_t> Projector::build_online(OnlineJob& job, const std::string& scratch) {
+  auto set_position = [&](std::uint64_t pos) {
+    std::lock_guard lock(online_mutex_);
+    for (const auto& t : job.targets) online_[std::string(t.projection->name())].position = pos;
+    return !stopping_.load();
+  };
+  const bool bulk = store_.head() >= kBulkChunks * rebuild_chunk_;
+  if (bulk) set_bulk_triggers(store_.db(), job.targets, true);
+  // Bulk: from position 1 to the head, then again until the new generations are within
+  // kSwapLag events of the head (the rest is applied on the writer thread by the swap).
+  std::uint64_t built = 0;
+  bool compacted = false;
+  for (;;) {
+    const std::uint64_t head = store_.head();
+    if (head > built + kSwapLag) {
+      built = build_into(store_, built + 1, head, store_.db(), job.targets,
+                         store_.family_file_options(), scratch, set_position, 1, rebuild_chunk_,
+                         kOnlineRebuildDuty);
+      if (stopping_) return std::nullopt;
+      continue;
+    }
+    if (compacted) break;
+    // Fold the ingested files before live writes reach the new generations.
+    if (bulk) {
+      compact_families(store_.db(), job.targets);
+      set_bulk_triggers(store_.db(), job.targets, false);
+    }
+    compacted = true;
+  }
+  // Digests scan every row. With the head where the build stopped, the swap adds nothing to the
+  // new generations, so their digests are taken now, on this thread at its pace, for the first
+  // status read after the swap; it would otherwise scan every row beside the requests. (After a
+  // later commit they are stale and never used.)
+  std::optional<std::uint64_t> live;  // the checkpoint the read models will show after the swap
+  {
+    // The view (a snapshot) is not held during the scans.
+    const auto view = store_.read_view();
+    if (view.head() == built) live = live_head(view);
+  }
+  if (live) {
+    Pacer pace(kOnlineRebuildDuty);
+    for (const auto& t : job.targets) {
+      ReadModelStatus st = digest_family(store_.db(), t.cf, t.projection->row_prefix(), nullptr,
+                                         [&pace] { pace.tick(); });
+      if (stopping_) return std::nullopt;
+      // The old generation's digest stays cached in memory until the swap; its record in the
+      // "projections" family makes way for this one.
+      keep_digest(t.projection->name(), t.cf->GetID(), built, *live, st);
+    }
+  }
+  return built;
+}
+
 void Projector::run_online(OnlineJob& job) {
   // The background build runs only when request handling and the writer leave a core idle; it
   // builds on this one thread.
@@ -890,64 +943,37 @@ void Projector::run_online(OnlineJob& job) {
     if (!swapped) drop_generations(0);
     job.done = true;
   };
-  auto set_position = [&](std::uint64_t pos) {
-    std::lock_guard lock(online_mutex_);
-    for (const auto& t : job.targets) online_[std::string(t.projection->name())].position = pos;
-    return !stopping_.load();
-  };
-  const bool bulk = store_.head() >= kBulkChunks * rebuild_chunk_;
-  if (bulk) set_bulk_triggers(store_.db(), job.targets, true);
   const std::string scratch = store_.dir() + "/online-rebuild-" +
                               std::to_string(job.generations.front()) + "-" +
                               std::string(job.targets.front().projection->name());
-  // Bulk: from position 1 to the head, then again until the new generations are within
-  // kSwapLag events of the head (the rest is applied on the writer thread by the swap).
-  std::uint64_t built = 0;
-  bool compacted = false;
-  for (;;) {
-    const std::uint64_t head = store_.head();
-    if (head > built + kSwapLag) {
-      built = build_into(store_, built + 1, head, store_.db(), job.targets,
-                         store_.family_file_options(), scratch, set_position, 1, rebuild_chunk_,
-                         kOnlineRebuildDuty);
-      if (stopping_) return finish(false);
-      continue;
+  std::optional<std::uint64_t> built;
+  try {
+    built = build_online(job, scratch);
+  } catch (const std::exception& e) {
+    // Nothing was swapped: the read models keep their generations; the half-built ones go.
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch, ignored);
+    std::vector<std::string> names;
+    for (const auto& t : job.targets) names.emplace_back(t.projection->name());
+    try {
+      finish(false);
+    } catch (const std::exception&) {
+      // The families are dropped at the next open instead.
+      std::lock_guard lock(online_mutex_);
+      forget();
+      job.done = true;
     }
-    if (compacted) break;
-    // Fold the ingested files before live writes reach the new generations.
-    if (bulk) {
-      compact_families(store_.db(), job.targets);
-      set_bulk_triggers(store_.db(), job.targets, false);
-    }
-    compacted = true;
+    if (on_rebuild_failed_) on_rebuild_failed_(names, e.what());
+    return;
   }
-  // Digests scan every row. With the head where the build stopped, the swap adds nothing to the
-  // new generations, so their digests are taken now, on this thread at its pace, for the first
-  // status read after the swap; it would otherwise scan every row beside the requests. (After a
-  // later commit they are stale and never used.)
-  std::optional<std::uint64_t> live;  // the checkpoint the read models will show after the swap
-  {
-    // The view (a snapshot) is not held during the scans.
-    const auto view = store_.read_view();
-    if (view.head() == built) live = live_head(view);
-  }
-  if (live) {
-    Pacer pace(kOnlineRebuildDuty);
-    for (const auto& t : job.targets) {
-      ReadModelStatus st = digest_family(store_.db(), t.cf, t.projection->row_prefix(), nullptr,
-                                         [&pace] { pace.tick(); });
-      if (stopping_) return finish(false);
-      // The old generation's digest stays cached in memory until the swap; its record in the
-      // "projections" family makes way for this one.
-      keep_digest(t.projection->name(), t.cf->GetID(), built, *live, st);
-    }
-  }
+  if (!built) return finish(false);
   if (before_swap_) before_swap_();
+  const std::uint64_t built_through = *built;
   // The swap, on the writer thread: the events written since `built` go into the new generations
   // in the same commit that points the read models at them and publishes the new catalog.
   std::promise<bool> swapped;
   store_.submit(events::WriteJob{
-      [this, &job, built](events::Transaction& tx) {
+      [this, &job, built = built_through](events::Transaction& tx) {
         const std::uint64_t upto =
             tx.staged().empty() ? tx.head() : tx.staged().front().position - 1;
         std::vector<StagedRows> rows;

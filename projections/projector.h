@@ -127,6 +127,12 @@ class Projector {
   void stop();
   // Test seam: runs on the rebuild thread once the new generations are built, before the swap.
   void set_before_swap(std::function<void()> hook) { before_swap_ = std::move(hook); }
+  // Called on the rebuild thread when an online rebuild fails before its swap (a RocksDB error,
+  // a scratch directory that cannot be written): its new generations are dropped and the read
+  // models keep serving the generations they had. The server logs it.
+  using RebuildFailed =
+      std::function<void(const std::vector<std::string>& names, const std::string& what)>;
+  void set_on_rebuild_failed(RebuildFailed hook) { on_rebuild_failed_ = std::move(hook); }
   // Test seam: events per rebuild chunk (default kRebuildChunk), so that small logs take the
   // multi-chunk and multi-thread paths.
   void set_rebuild_chunk(std::uint64_t events) { rebuild_chunk_ = events; }
@@ -151,6 +157,9 @@ class Projector {
     bool done = false;
   };
   void run_online(OnlineJob& job);
+  // run_online's work up to the swap: the position the new generations are built through, or
+  // nothing when the server stops first. Throws on failure.
+  std::optional<std::uint64_t> build_online(OnlineJob& job, const std::string& scratch);
   void publish_catalog();
   std::shared_ptr<const events::Catalog> make_catalog() const;
   // A read model's (generation, checkpoint) in the "projections" family at `view`.
@@ -195,6 +204,7 @@ class Projector {
   std::vector<std::unique_ptr<OnlineJob>> jobs_;
   std::atomic<bool> stopping_{false};
   std::function<void()> before_swap_;
+  RebuildFailed on_rebuild_failed_;
   std::uint64_t rebuild_chunk_ = kRebuildChunk;
 };
 

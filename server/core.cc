@@ -1,5 +1,7 @@
 #include "server/core.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <limits>
@@ -98,6 +100,13 @@ Core::Core(const Config& config, std::function<Micros()> clock) {
   projector = std::make_unique<projections::Projector>(*store, projections::all_projections());
   projector->open();
   projector->attach();
+  projector->set_on_rebuild_failed(
+      [](const std::vector<std::string>& names, const std::string& what) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        spdlog::error("online rebuild of {} failed, the read models keep their generations: {}",
+                      list, what);
+      });
   bus = std::make_unique<commands::CommandBus>(*store);
   lessons = std::make_unique<commands::LessonCommands>(*bus, config);
   capabilities = std::make_unique<commands::CapabilityCommands>(*bus);

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -190,6 +191,48 @@ TEST(OnlineRebuild, TheRebuildTakesTheDigestOfTheGenerationItSwapsIn) {
                                                       view2.options().snapshot)
                                .digest);
   EXPECT_EQ(moved->rows, 301u);
+}
+
+// A rebuild that fails before its swap (here its scratch directory cannot be created: a file
+// is in the way) is reported, drops its half-built generation and leaves the read model serving
+// the generation it had; the process keeps running and a later rebuild succeeds.
+TEST(OnlineRebuild, AFailedRebuildIsReportedAndLeavesTheOldGenerationInUse) {
+  testing::Harness h;
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(h.record(lesson("gate_failure")).status, 201);
+  const auto before = h.projector().status("lessons");
+  ASSERT_TRUE(before);
+  const std::string in_the_way = h.dir() + "/online-rebuild-2-lessons";
+  { std::ofstream(in_the_way) << "not a directory"; }
+  std::vector<std::string> failed_names;
+  std::string failure;
+  h.projector().set_on_rebuild_failed(
+      [&](const std::vector<std::string>& names, const std::string& what) {
+        failed_names = names;
+        failure = what;
+      });
+  ASSERT_TRUE(h.projector().start_rebuild({"lessons"}, h.now()));
+  h.projector().wait_for_rebuilds();
+  EXPECT_EQ(failed_names, std::vector<std::string>{"lessons"});
+  EXPECT_FALSE(failure.empty());
+  EXPECT_FALSE(h.projector().rebuilding("lessons"));
+  const auto after = h.projector().status("lessons");
+  EXPECT_EQ(after->generation, 1u);
+  EXPECT_EQ(after->digest, before->digest);
+  const auto families = h.store().column_family_names();
+  EXPECT_EQ(std::count(families.begin(), families.end(), "rm.lessons.g2"), 0)
+      << "the half-built generation is dropped";
+  // Commands still commit, and once the way is clear the same rebuild goes through.
+  ASSERT_EQ(h.record(lesson("merge_hold")).status, 201);
+  std::filesystem::remove(in_the_way);
+  failure.clear();
+  auto again = h.projector().start_rebuild({"lessons"}, h.now());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->front().second, 2u);
+  h.projector().wait_for_rebuilds();
+  EXPECT_TRUE(failure.empty()) << failure;
+  const auto rebuilt = h.projector().status("lessons");
+  EXPECT_EQ(rebuilt->generation, 2u);
+  EXPECT_EQ(rebuilt->rows, 301u);
 }
 
 TEST(OnlineRebuild, AnInterruptedRebuildLeavesTheOldGenerationInUse) {
