@@ -1,5 +1,7 @@
 // The reference point of every HTTP benchmark: a minimal Boost.Beast keep-alive server answering
-// each request with a constant 60-byte JSON body. Usage: minimal_server PORT [THREADS]
+// each request with a constant 60-byte JSON body, or with REPLY_BYTES bytes of JSON (to measure
+// the transport of a route's request and reply shape alone). Usage:
+// minimal_server PORT [THREADS] [REPLY_BYTES]
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -16,8 +18,8 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-// 60 bytes.
-const std::string kBody = R"({"status":"ok","service":"minimal","value":1234567890123})";
+// 60 bytes, unless REPLY_BYTES is given.
+std::string reply_body = R"({"status":"ok","service":"minimal","value":1234567890123})";
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -34,7 +36,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                                                          self->req_.version());
           res->set(http::field::content_type, "application/json");
           res->keep_alive(self->req_.keep_alive());
-          res->body() = kBody;
+          res->body() = reply_body;
           res->prepare_payload();
           http::async_write(self->stream_, *res, [self, res](beast::error_code ec2, std::size_t) {
             if (ec2 || !res->keep_alive()) return;
@@ -61,12 +63,19 @@ void accept(tcp::acceptor& a, net::io_context& ioc) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: minimal_server PORT [THREADS]\n");
+    std::fprintf(stderr, "usage: minimal_server PORT [THREADS] [REPLY_BYTES]\n");
     return 2;
   }
   const auto port = static_cast<unsigned short>(std::stoi(argv[1]));
   const int threads =
       argc > 2 ? std::stoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
+  if (argc > 3) {
+    const auto bytes = static_cast<std::size_t>(std::stoul(argv[3]));
+    const std::string head = R"({"padding":")", tail = R"("})";
+    if (bytes > head.size() + tail.size()) {
+      reply_body = head + std::string(bytes - head.size() - tail.size(), 'x') + tail;
+    }
+  }
   net::io_context ioc;
   tcp::acceptor a(net::make_strand(ioc), {net::ip::make_address("127.0.0.1"), port});
   accept(a, ioc);

@@ -149,6 +149,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
       req_.target("/admin/skill-runs");
       req_.set(http::field::content_type, "application/json");
       req_.body() = skill_run_body(s_, rng_());
+    } else if (s_.scenario == "run_shape") {
+      // The skill_runs request to any server (no set-up, placeholder ids): a reference point.
+      req_.method(http::verb::post);
+      req_.target(s_.path);
+      req_.set(http::field::content_type, "application/json");
+      req_.body() = skill_run_body(s_, rng_());
     } else if (s_.scenario == "divergences") {
       req_.method(http::verb::post);
       req_.target("/admin/skill-runs/" + s_.run_ids[rng_() % s_.run_ids.size()] + "/divergence");
@@ -323,10 +329,11 @@ int run_bench(const Args& a) {
   s.rate = static_cast<double>(*rate);
   s.stop_file = a.get("stop-file").value_or("");
   if (s.scenario != "lessons" && s.scenario != "reads" && s.scenario != "get" &&
-      s.scenario != "mixed" && s.scenario != "skill_runs" && s.scenario != "divergences") {
+      s.scenario != "mixed" && s.scenario != "skill_runs" && s.scenario != "divergences" &&
+      s.scenario != "run_shape") {
     std::cerr << "annals bench: scenario '" << s.scenario
-              << "' is not available; this build has lessons, reads, get, skill_runs and "
-                 "divergences\n";
+              << "' is not available; this build has lessons, reads, get, skill_runs, "
+                 "divergences and run_shape\n";
     return kUsage;
   }
   if ((s.scenario == "skill_runs" || s.scenario == "divergences") && !setup_skill(s)) {
@@ -342,7 +349,12 @@ int run_bench(const Args& a) {
     }
     s.max_id = j["lessons"][0]["id"].get<std::int64_t>();
   }
-  const bool reads_only = s.scenario == "get" || s.scenario == "mixed";
+  if (s.scenario == "run_shape") {
+    s.skill_id = "00000000-0000-7000-8000-000000000001";
+    s.version_id = "00000000-0000-7000-8000-000000000002";
+  }
+  // Scenarios that append nothing (run_shape is for reference servers without a log).
+  const bool reads_only = s.scenario == "get" || s.scenario == "mixed" || s.scenario == "run_shape";
   const auto position_before = reads_only ? std::nullopt : head_position(s);
 
   net::io_context ioc;

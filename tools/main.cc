@@ -17,9 +17,8 @@ constexpr const char* kUsageText =
     "  digest  --data DIR [--at POS] [--chain-only]\n"
     "  stats   --data DIR\n"
     "  bench   [--url URL] [--token T] [--duration SECONDS] [--connections N] [--rate PER_SECOND]\n"
-    "          [--scenario lessons|reads|mixed|get|skill_runs|divergences] [--path PATH] "
-    "[--threads N]\n"
-    "          [--stop-file PATH]\n"
+    "          [--scenario lessons|reads|mixed|get|skill_runs|divergences|run_shape]\n"
+    "          [--path PATH] [--threads N] [--stop-file PATH]\n"
     "global flags: --help, --version\n";
 
 const std::set<std::string> kBooleanFlags = {"chain-only", "help", "version"};
