@@ -201,23 +201,29 @@ const Route* App::match(const std::string& method, const std::string& path,
                         std::map<std::string, std::string>& params, std::string& allow) const {
   if (path.empty() || path[0] != '/') return nullptr;
   const auto segments = split_path(path);
+  // A parameter segment matches when it percent-decodes to something non-empty; each segment is
+  // decoded at most once, however many routes have a parameter there.
+  std::vector<std::optional<std::string>> decoded(segments.size());
+  std::vector<bool> tried(segments.size(), false);
+  auto value_at = [&](std::size_t i) -> const std::optional<std::string>& {
+    if (!tried[i]) {
+      tried[i] = true;
+      decoded[i] = percent_decode(segments[i], false);
+      if (decoded[i] && decoded[i]->empty()) decoded[i].reset();
+    }
+    return decoded[i];
+  };
+  auto is_param = [](const std::string& p) { return p.size() > 2 && p.front() == '{'; };
   int best_literals = -1;
-  std::vector<const Route*> best;
-  std::map<std::string, std::string> best_params;
+  std::vector<std::size_t> best;  // routes of the most specific pattern that matches
   for (std::size_t ri = 0; ri < routes_.size(); ++ri) {
-    const Route& r = routes_[ri];
     const auto& pattern = route_segments_[ri];
     if (pattern.size() != segments.size()) continue;
     int literals = 0;
     bool ok = true;
-    std::map<std::string, std::string> p;
     for (std::size_t i = 0; i < pattern.size() && ok; ++i) {
-      if (pattern[i].size() > 2 && pattern[i].front() == '{') {
-        auto decoded = percent_decode(segments[i], false);
-        if (!decoded || decoded->empty())
-          ok = false;
-        else
-          p[pattern[i].substr(1, pattern[i].size() - 2)] = *decoded;
+      if (is_param(pattern[i])) {
+        ok = value_at(i).has_value();
       } else if (pattern[i] == segments[i]) {
         ++literals;
       } else {
@@ -228,21 +234,23 @@ const Route* App::match(const std::string& method, const std::string& path,
     if (literals > best_literals) {
       best_literals = literals;
       best.clear();
-      best_params = p;
     }
     if (literals == best_literals) {
       // Only routes of the same pattern compete on method.
-      if (!best.empty() && best.front()->pattern != r.pattern) continue;
-      best.push_back(&r);
+      if (!best.empty() && routes_[best.front()].pattern != routes_[ri].pattern) continue;
+      best.push_back(ri);
     }
   }
-  for (const Route* r : best) {
-    if (r->method == method) {
-      params = std::move(best_params);
-      return r;
+  for (const std::size_t ri : best) {
+    if (routes_[ri].method == method) {
+      const auto& pattern = route_segments_[ri];
+      for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (is_param(pattern[i])) params[pattern[i].substr(1, pattern[i].size() - 2)] = *decoded[i];
+      }
+      return &routes_[ri];
     }
   }
-  for (const Route* r : best) allow += (allow.empty() ? "" : ", ") + r->method;
+  for (const std::size_t ri : best) allow += (allow.empty() ? "" : ", ") + routes_[ri].method;
   return nullptr;
 }
 

@@ -236,6 +236,27 @@ TEST_F(Http, IdempotencyKeyReplaysTheFirstResponse) {
   EXPECT_EQ(head(), before + 1);
 }
 
+// Routing: a literal segment beats a parameter, a parameter is percent-decoded, a segment that
+// does not decode matches no route, and a known path with another method lists what it allows.
+TEST_F(Http, RoutesPreferLiteralsAndDecodeParameters) {
+  ASSERT_EQ(post_lesson(R"({"lesson_type":"routing"})", kWorker).status, 201);
+  const auto one = client_->get("/lessons/1", kViewer);
+  ASSERT_EQ(one.status, 200);
+  const auto encoded = client_->get("/lessons/%31", kViewer);
+  EXPECT_EQ(encoded.status, 200);
+  EXPECT_EQ(encoded.body, one.body);
+  EXPECT_EQ(client_->get("/lessons/%zz", kViewer).status, 404);
+  EXPECT_EQ(client_->get("/lessons/%", kViewer).status, 404);
+  const auto table = client_->get("/admin/skills/_transitions", kViewer);
+  EXPECT_EQ(table.status, 200) << table.body;
+  EXPECT_NE(table.body.find("transitions"), std::string::npos) << table.body;
+  auto wrong = client_->request("DELETE",
+                                "/admin/skill-runs/01a22e26-5910-7a38-af16-7c258ce9bcbc/divergence",
+                                "", {{"Authorization", std::string("Bearer ") + kOps}});
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.header("allow"), "POST, GET");
+}
+
 TEST_F(Http, RejectsBadRequestsInTheOrderOfChecks) {
   EXPECT_EQ(client_->get("/nope", kViewer).status, 404);
   auto wrong_method = client_->request("DELETE", "/lessons", "",
