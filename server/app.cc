@@ -533,10 +533,16 @@ void App::reply_command(const CallPtr& c, const commands::Reply& rep) {
     w.key("type").value(std::string("urn:annals:problem:") + problem_type(p.kind));
     w.key("title").value(problem_title(p.kind));
     w.key("status").value(problem_status(p.kind));
-    w.key("detail").value(p.detail);
+    // Details may echo the bytes a parser stopped at; the problem itself stays valid UTF-8.
+    w.key("detail").value(valid_utf8(p.detail));
     w.key("errors").begin_array();
     for (const auto& e : p.errors) {
-      w.begin_object().key("field").value(e.field).key("message").value(e.message).end_object();
+      w.begin_object()
+          .key("field")
+          .value(valid_utf8(e.field))
+          .key("message")
+          .value(valid_utf8(e.message))
+          .end_object();
     }
     w.end_array();
     w.end_object();

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/text_rules.h"
+
 namespace annals {
 namespace {
 
@@ -88,6 +90,30 @@ RC_GTEST_PROP(JsonText, ValidUtf8RoundTripsThroughAParser, ()) {
   const auto back = nlohmann::json::parse(escaped(s), nullptr, false);
   RC_ASSERT(!back.is_discarded());
   RC_ASSERT(back.get<std::string>() == s);
+}
+
+TEST(ValidUtf8, KeepsWellFormedTextAndReplacesEachBadByte) {
+  const std::string r = "\xEF\xBF\xBD";  // U+FFFD
+  EXPECT_EQ(valid_utf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(valid_utf8("é ✓ 😀 \xF4\x8F\xBF\xBF"), "é ✓ 😀 \xF4\x8F\xBF\xBF");
+  EXPECT_EQ(valid_utf8("last read: '\"\xFF'"), "last read: '\"" + r + "'");
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), r + r);                  // overlong '/'
+  EXPECT_EQ(valid_utf8("\xE0\x80\xAF"), r + r + r);          // overlong, three bytes
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), r + r + r);          // a UTF-16 surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), r + r + r + r);  // above U+10FFFF
+  EXPECT_EQ(valid_utf8("a\xE2\x9C"), "a" + r + r);           // cut short
+  EXPECT_EQ(valid_utf8("\x80x"), r + "x");                   // a lone continuation byte
+}
+
+RC_GTEST_PROP(ValidUtf8, AnyBytesBecomeTextAParserAccepts, ()) {
+  // Any bytes, high ones as likely as ASCII.
+  const auto s = *rc::gen::container<std::string>(
+      rc::gen::map(rc::gen::inRange<int>(0, 256), [](int c) { return static_cast<char>(c); }));
+  const std::string v = valid_utf8(s);
+  const auto back = nlohmann::json::parse(escaped(v), nullptr, false);
+  RC_ASSERT(!back.is_discarded());
+  RC_ASSERT(back.get<std::string>() == v);
+  RC_ASSERT(valid_utf8(v) == v);
 }
 
 TEST(JsonText, WriterWritesQuotedKeysAndHex) {
