@@ -1,8 +1,9 @@
-// Bad input over HTTP, as a property: every command route given a mutated version of a valid body
+// Bad input over HTTP, as properties: every command route given a mutated version of a valid body
 // (a value of another type or out of range, a field removed or added, the body cut short, a byte
 // replaced) answers 2xx or a well-formed problem+json 4xx, never 5xx, never a dropped connection;
-// and nothing a rejected request sent is ever appended (no event carries its request id as its
-// correlation id, follow-ups included). The server answers afterwards.
+// nothing a rejected request sent is ever appended (no event carries its request id as its
+// correlation id, follow-ups included). Reads with bad query parameters and path segments answer
+// 200 or a problem and append nothing. The server answers afterwards.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <signal.h>
@@ -28,6 +29,17 @@ struct Seed {
   std::string method, target;
   json body;
 };
+
+// rapidcheck scales gen::inRange (and so gen::elementOf) with a case's size, which starts at 0;
+// every choice here is drawn over its whole range from the first case on.
+template <typename T>
+T pick(T lo, T hi) {
+  return *rc::gen::resize(100, rc::gen::inRange<T>(lo, hi));
+}
+template <typename C>
+const typename C::value_type& pick_of(const C& c) {
+  return c[pick<std::size_t>(0, c.size())];
+}
 
 // Every node of a JSON document but the root, as pointers.
 void collect(const json& j, const json::json_pointer& at, std::vector<json::json_pointer>& out) {
@@ -84,21 +96,21 @@ std::string lenient(const json& j) {
 std::string mutate(const json& seed) {
   std::vector<json::json_pointer> nodes;
   collect(seed, json::json_pointer(), nodes);
-  const int kind = *rc::gen::inRange(0, 6);
+  const int kind = pick(0, 6);
   json j = seed;
   switch (kind) {
     case 0: {  // a node replaced by a raw text
       if (nodes.empty()) break;
-      const auto at = nodes[*rc::gen::inRange<std::size_t>(0, nodes.size())];
+      const auto at = nodes[pick<std::size_t>(0, nodes.size())];
       j[at] = "@@RAW@@";
       std::string text = j.dump();
-      const std::string raw = *rc::gen::elementOf(raw_values());
+      const std::string raw = pick_of(raw_values());
       text.replace(text.find("\"@@RAW@@\""), 9, raw);
       return text;
     }
     case 1: {  // a node removed
       if (nodes.empty()) break;
-      const auto at = nodes[*rc::gen::inRange<std::size_t>(0, nodes.size())];
+      const auto at = nodes[pick<std::size_t>(0, nodes.size())];
       json& parent = j[at.parent_pointer()];
       if (parent.is_object()) {
         parent.erase(at.back());
@@ -112,23 +124,23 @@ std::string mutate(const json& seed) {
       for (const auto& p : nodes) {
         if (j[p].is_object()) objects.push_back(p);
       }
-      j[objects[*rc::gen::inRange<std::size_t>(0, objects.size())]]["unexpected_member"] =
-          *rc::gen::arbitrary<std::string>();
+      j[objects[pick<std::size_t>(0, objects.size())]]["unexpected_member"] =
+          *rc::gen::resize(100, rc::gen::arbitrary<std::string>());
       return lenient(j);
     }
     case 3: {  // a string value replaced by arbitrary text (valid JSON)
       if (nodes.empty()) break;
-      j[nodes[*rc::gen::inRange<std::size_t>(0, nodes.size())]] =
-          *rc::gen::arbitrary<std::string>();
+      j[nodes[pick<std::size_t>(0, nodes.size())]] =
+          *rc::gen::resize(100, rc::gen::arbitrary<std::string>());
       return lenient(j);
     }
     case 4: {  // cut short
       const std::string text = j.dump();
-      return text.substr(0, *rc::gen::inRange<std::size_t>(0, text.size()));
+      return text.substr(0, pick<std::size_t>(0, text.size()));
     }
     default: {  // one byte replaced by any byte
       std::string text = j.dump();
-      text[*rc::gen::inRange<std::size_t>(0, text.size())] = *rc::gen::arbitrary<char>();
+      text[pick<std::size_t>(0, text.size())] = *rc::gen::resize(100, rc::gen::arbitrary<char>());
       return text;
     }
   }
@@ -161,8 +173,15 @@ class Server {
   std::unique_ptr<HttpClient> client_;
 };
 
-TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
-  Server s;
+// A skill with a version and a run, a lesson, an automation, and a valid body for each command
+// route (the seeds the mutations start from).
+struct World {
+  std::string sid, vid, rid, aid;
+  std::vector<Seed> seeds;
+};
+
+World populate(Server& s) {
+  World w;
   const json version = {{"yaml_backbone", "steps:\n  - name: extract\n    kind: llm\n"},
                         {"step_content", {{"extract", "Extract the task fields"}}},
                         {"output_schemas", {{"extract", {{"type", "object"}}}}}};
@@ -170,9 +189,12 @@ TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
   s.post("/admin/capabilities", {{"name", "watch"}, {"trigger_type", "on_schedule"}});
   const json skill =
       s.post("/admin/skills", {{"capability_name", "parse_task"}, {"initial_version", version}});
-  const std::string sid = skill.value("id", ""), vid = skill.value("current_version_id", "");
-  ASSERT_FALSE(sid.empty());
-  ASSERT_FALSE(vid.empty());
+  w.sid = skill.value("id", "");
+  w.vid = skill.value("current_version_id", "");
+  const std::string& sid = w.sid;
+  const std::string& vid = w.vid;
+  EXPECT_FALSE(sid.empty());
+  EXPECT_FALSE(vid.empty());
   const json run_body = {{"skill_id", sid},
                          {"skill_version_id", vid},
                          {"task_id", "task-1"},
@@ -191,8 +213,9 @@ TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
                          {"total_cost_usd", 0.0031},
                          {"started_at", "2026-04-16T10:00:00Z"},
                          {"finished_at", "2026-04-16T10:00:01.840Z"}};
-  const std::string rid = s.post("/admin/skill-runs", run_body).value("id", "");
-  ASSERT_FALSE(rid.empty());
+  w.rid = s.post("/admin/skill-runs", run_body).value("id", "");
+  const std::string& rid = w.rid;
+  EXPECT_FALSE(rid.empty());
   s.post("/lessons", {{"lesson_type", "gate_failure"}});
   const json automation = {
       {"name", "watch shirt"},
@@ -201,10 +224,11 @@ TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
       {"trigger_type", "on_manual"},
       {"alert_channels", {"log"}},
       {"alert_conditions", {{"field", "price_usd"}, {"op", "<="}, {"value", 100}}}};
-  const std::string aid = s.post("/admin/automations", automation).value("id", "");
-  ASSERT_FALSE(aid.empty());
+  w.aid = s.post("/admin/automations", automation).value("id", "");
+  const std::string& aid = w.aid;
+  EXPECT_FALSE(aid.empty());
 
-  const std::vector<Seed> seeds = {
+  w.seeds = {
       {"POST",
        "/lessons",
        {{"lesson_type", "gate_failure"},
@@ -258,13 +282,57 @@ TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
        {{"name", "watch 2"}, {"inputs", {{"url", "https://shop.example/hat"}}}}},
   };
 
+  return w;
+}
+
+// A reply to bad input: a success, or a well-formed problem (never 5xx, never no answer).
+void check_answer(const HttpReply& r) {
+  RC_ASSERT(r.status >= 200);
+  RC_ASSERT(r.status < 500);
+  if (r.status >= 400) {
+    RC_ASSERT(r.header("content-type") == "application/problem+json");
+    const json p = json::parse(r.body, nullptr, false);
+    RC_ASSERT(p.is_object());
+    RC_ASSERT(p.value("status", 0) == r.status);
+    RC_ASSERT(p.value("type", "").starts_with("urn:annals:problem:"));
+    RC_ASSERT(!p.value("detail", "").empty());
+    RC_ASSERT(p.contains("errors"));
+  } else if (r.header("content-type").starts_with("application/json")) {
+    RC_ASSERT(!json::parse(r.body, nullptr, false).is_discarded());
+  }
+}
+
+// The correlation ids of every event in the log.
+std::set<std::string> correlation_ids(Server& s) {
+  std::set<std::string> out;
+  std::uint64_t from = 1;
+  for (;;) {
+    const auto page = s.client().request(
+        "GET", "/events?limit=10000&from=" + std::to_string(from), "",
+        {{"Authorization", std::string("Bearer ") + kOps}, {"Accept", "application/json"}});
+    EXPECT_EQ(page.status, 200) << page.body;
+    const json events = json::parse(page.body, nullptr, false);
+    if (!events.is_array()) break;
+    for (const auto& e : events) out.insert(e.value("correlation_id", ""));
+    const std::string next = page.header("annals-next-from");
+    if (next.empty() || events.empty()) break;
+    from = std::stoull(next);
+  }
+  return out;
+}
+
+TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
+  Server s;
+  const World w = populate(s);
+  ASSERT_FALSE(w.sid.empty() || w.vid.empty() || w.rid.empty() || w.aid.empty());
+  const auto& seeds = w.seeds;
   std::vector<std::string> rejected;  // request ids answered 4xx
   std::vector<std::string> created;   // and 201
   int n = 0;
   // Ten requests a case (a thousand in a default run of a hundred cases).
   const bool ok = rc::check("a mutated command body gets 2xx or a problem, never 5xx", [&] {
     for (int i = 0; i < 10; ++i) {
-      const Seed& seed = *rc::gen::elementOf(seeds);
+      const Seed& seed = pick_of(seeds);
       const std::string body = mutate(seed.body);
       const std::string request_id = "bad-" + std::to_string(++n);
       const auto r = s.client().request(seed.method, seed.target, body,
@@ -273,41 +341,142 @@ TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
                                          {"X-Request-Id", request_id}});
       RC_LOG() << seed.method << " " << seed.target << " " << body << "\n-> " << r.status << " "
                << r.body << "\n";
-      RC_ASSERT(r.status >= 200);
-      RC_ASSERT(r.status < 500);
+      check_answer(r);
       if (r.status == 201) created.push_back(request_id);
-      if (r.status >= 400) {
-        rejected.push_back(request_id);
-        RC_ASSERT(r.header("content-type") == "application/problem+json");
-        const json p = json::parse(r.body, nullptr, false);
-        RC_ASSERT(p.is_object());
-        RC_ASSERT(p.value("status", 0) == r.status);
-        RC_ASSERT(p.value("type", "").starts_with("urn:annals:problem:"));
-        RC_ASSERT(!p.value("detail", "").empty());
-        RC_ASSERT(p.contains("errors"));
-      }
+      if (r.status >= 400) rejected.push_back(request_id);
     }
   });
   EXPECT_TRUE(ok);
   EXPECT_GT(rejected.size(), 0u);
 
-  // No event anywhere in the log carries a rejected request's id.
-  std::set<std::string> correlated;
-  std::uint64_t from = 1;
-  for (;;) {
-    const auto page = s.client().request(
-        "GET", "/events?limit=10000&from=" + std::to_string(from), "",
-        {{"Authorization", std::string("Bearer ") + kOps}, {"Accept", "application/json"}});
-    ASSERT_EQ(page.status, 200) << page.body;
-    const json events = json::parse(page.body);
-    for (const auto& e : events) correlated.insert(e.value("correlation_id", ""));
-    const std::string next = page.header("annals-next-from");
-    if (next.empty() || events.empty()) break;
-    from = std::stoull(next);
-  }
+  // No event anywhere in the log carries a rejected request's id; every 201 appended.
+  const auto correlated = correlation_ids(s);
   EXPECT_GT(created.size(), 0u);
   for (const auto& id : created) EXPECT_TRUE(correlated.contains(id)) << id << " created nothing";
   for (const auto& id : rejected) EXPECT_FALSE(correlated.contains(id)) << id << " appended";
+  EXPECT_EQ(::kill(s.pid(), 0), 0) << "the server is still running";
+  EXPECT_EQ(s.client().get("/healthz").status, 200);
+}
+
+// Reads with arbitrary query parameters and path segments: every answer is a 200 (JSON that
+// parses, when it says JSON) or a well-formed problem, and no read appends anything.
+TEST(BadInputProperty, ReadsWithBadParametersGetAProblemAndAppendNothing) {
+  Server s;
+  const World w = populate(s);
+  ASSERT_FALSE(w.sid.empty() || w.vid.empty() || w.rid.empty() || w.aid.empty());
+  struct Read {
+    std::string path;
+    std::vector<std::string> keys;  // the query parameters the route takes
+  };
+  const std::string skill = "/admin/skills/" + w.sid;
+  const std::vector<std::string> page = {"limit", "offset"};
+  const std::vector<Read> reads = {
+      {"/lessons", {"lesson_type", "status", "repo", "work_item_id", "limit", "offset"}},
+      {"/lessons/1", {}},
+      {"/admin/skills", {"state", "capability_name", "limit", "offset"}},
+      {skill, {}},
+      {skill + "/runs", {"status", "skill_version_id", "limit", "offset"}},
+      {skill + "/divergences", page},
+      {skill + "/transitions", page},
+      {skill + "/versions", page},
+      {skill + "/versions/" + w.vid, {}},
+      {skill + "/fixtures", page},
+      {skill + "/evolution-attempts", page},
+      {skill + "/evolution-input", {}},
+      {"/admin/skills/_transitions", {}},
+      {"/admin/skill-runs", {"status", "skill_id", "limit", "offset"}},
+      {"/admin/skill-runs/" + w.rid, {}},
+      {"/admin/skill-runs/" + w.rid + "/divergence", {}},
+      {"/admin/skill-candidates", {"status", "capability_name", "limit", "offset"}},
+      {"/admin/skill-drafts", page},
+      {"/admin/evolution/work", page},
+      {"/admin/drafting/work", page},
+      {"/admin/corrections", {"task_type", "since", "until", "limit", "offset"}},
+      {"/admin/invocations", {"task_type", "since", "until", "limit", "offset"}},
+      {"/admin/spend", {"days"}},
+      {"/admin/capabilities", {"trigger_type", "limit", "offset"}},
+      {"/admin/capabilities/parse_task", {}},
+      {"/admin/automations", {"status", "capability_name", "user_id", "limit", "offset"}},
+      {"/admin/automations/" + w.aid, {}},
+      {"/admin/automations/" + w.aid + "/runs", {"status", "limit", "offset"}},
+      {"/admin/nightly/runs", page},
+      {"/admin/projections", {}},
+      {"/admin/projections/lessons", {}},
+      {"/events",
+       {"from", "to", "limit", "stream", "category", "type", "since", "until", "direction"}},
+      {"/events/1", {}},
+      {"/streams/lesson-1", {"from", "limit", "direction"}},
+      {"/audit/digest", {"at"}},
+      {"/audit/verify", {"from", "to"}},
+      {"/queue", {}}};
+  const std::vector<std::string> any_keys = {"at", "days", "from", "limit", "status", "x"};
+  const std::vector<std::string> values = {"",
+                                           "0",
+                                           "1",
+                                           "-1",
+                                           "2",
+                                           "10001",
+                                           "99999999999999999999",
+                                           "1.5",
+                                           "abc",
+                                           "%zz",
+                                           "%00",
+                                           "%FF%FE",
+                                           "%C0%AF",
+                                           "2026-04-16T10:00:00Z",
+                                           "2026-13-45T99:00:00Z",
+                                           "forward",
+                                           "backward",
+                                           "sideways",
+                                           "lesson",
+                                           "lesson-1",
+                                           "true",
+                                           "01a22e26-5910-7a38-af16-7c258ce9bcbc",
+                                           "not-a-uuid",
+                                           std::string(300, 'a'),
+                                           "LessonRecorded,Nope",
+                                           "%2F..%2F",
+                                           "+",
+                                           "a%20b"};
+  std::vector<std::string> ids;
+  int n = 0;
+  const bool ok = rc::check("a read with bad parameters gets 200 or a problem", [&] {
+    for (int i = 0; i < 10; ++i) {
+      const Read& read = pick_of(reads);
+      std::string path = read.path;
+      if (pick(0, 4) == 0) {  // one path segment (an id, most often) replaced
+        std::vector<std::size_t> starts;
+        for (std::size_t k = 1; k < path.size(); ++k) {
+          if (path[k - 1] == '/') starts.push_back(k);
+        }
+        const std::size_t from =
+            starts[pick<std::size_t>(starts.size() > 1 ? 1 : 0, starts.size())];
+        const std::size_t to = std::min(path.find('/', from), path.size());
+        std::string value = pick_of(values);
+        if (value.empty()) value = "x";
+        path.replace(from, to - from, value);
+      }
+      std::string query;
+      const int params = pick(0, 4);
+      for (int k = 0; k < params; ++k) {
+        const std::string& key =
+            read.keys.empty() || pick(0, 5) == 0 ? pick_of(any_keys) : pick_of(read.keys);
+        query += (query.empty() ? "?" : "&") + key + "=" + pick_of(values);
+      }
+      const std::string request_id = "read-" + std::to_string(++n);
+      ids.push_back(request_id);
+      const auto r = s.client().request("GET", path + query, "",
+                                        {{"Authorization", std::string("Bearer ") + kOps},
+                                         {"Accept", "application/json"},
+                                         {"X-Request-Id", request_id}});
+      RC_LOG() << "GET " << path + query << "\n-> " << r.status << " " << r.body.substr(0, 300)
+               << "\n";
+      check_answer(r);
+    }
+  });
+  EXPECT_TRUE(ok);
+  const auto correlated = correlation_ids(s);
+  for (const auto& id : ids) EXPECT_FALSE(correlated.contains(id)) << id << " appended";
   EXPECT_EQ(::kill(s.pid(), 0), 0) << "the server is still running";
   EXPECT_EQ(s.client().get("/healthz").status, 200);
 }
