@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -24,6 +25,20 @@ Micros system_now() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The version of a strong ETag such as "3" (quotes included); nothing for anything else, a
+// number that does not fit 64 bits included.
+std::optional<std::uint64_t> strong_etag(std::string_view m) {
+  if (m.size() < 3 || m.front() != '"' || m.back() != '"') return std::nullopt;
+  const std::string_view digits = m.substr(1, m.size() - 2);
+  if (!std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return v;
 }
 
 std::vector<std::string> split_path(const std::string& path) {
@@ -415,10 +430,7 @@ void App::handle(HttpRequest req, Respond respond) {
     return;
   }
   if (const std::string* m = c->req.header("if-match"); m != nullptr && *m != "*") {
-    const bool ok =
-        m->size() >= 3 && m->front() == '"' && m->back() == '"' &&
-        std::all_of(m->begin() + 1, m->end() - 1, [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (!ok || m->size() > 22) {
+    if (!strong_etag(*m)) {
       reply_problem(c, Problem::make(ProblemKind::kBadRequest,
                                      "If-Match must be a strong ETag like \"3\" or *."));
       return;
@@ -447,7 +459,7 @@ commands::CommandContext App::command_context(const CallPtr& c) const {
     ctx.fingerprint = events::to_hex(sha.finish());
   }
   if (const std::string* m = c->req.header("if-match"); m != nullptr && *m != "*") {
-    ctx.if_match = std::stoull(m->substr(1, m->size() - 2));
+    ctx.if_match = strong_etag(*m);  // checked in handle()
   }
   return ctx;
 }

@@ -335,12 +335,25 @@ TEST(BadInputProperty, RejectedCommandsAppendNothingAndGetAProblem) {
       const Seed& seed = pick_of(seeds);
       const std::string body = mutate(seed.body);
       const std::string request_id = "bad-" + std::to_string(++n);
-      const auto r = s.client().request(seed.method, seed.target, body,
-                                        {{"Authorization", std::string("Bearer ") + kOps},
-                                         {"Content-Type", "application/json"},
-                                         {"X-Request-Id", request_id}});
-      RC_LOG() << seed.method << " " << seed.target << " " << body << "\n-> " << r.status << " "
-               << r.body << "\n";
+      std::vector<std::pair<std::string, std::string>> headers = {
+          {"Authorization", std::string("Bearer ") + kOps},
+          {"Content-Type", "application/json"},
+          {"X-Request-Id", request_id}};
+      if (pick(0, 4) == 0) {  // a precondition or idempotency header, odd or not
+        static const std::vector<std::string> names = {"If-Match", "Idempotency-Key"};
+        static const std::vector<std::string> odd = {"*",           "\"1\"",
+                                                     "\"0\"",       "1",
+                                                     "\"-1\"",      "\"99999999999999999999\"",
+                                                     "W/\"1\"",     "\"\"",
+                                                     "\"abc\"",     "\"1\", \"2\"",
+                                                     "key-1",       std::string(300, 'k'),
+                                                     "caf\xC3\xA9", "a b"};
+        headers.emplace_back(pick_of(names), pick_of(odd));
+      }
+      const auto r = s.client().request(seed.method, seed.target, body, headers);
+      RC_LOG() << seed.method << " " << seed.target << " " << body << " "
+               << (headers.size() > 3 ? headers.back().first + ": " + headers.back().second : "")
+               << "\n-> " << r.status << " " << r.body << "\n";
       check_answer(r);
       if (r.status == 201) created.push_back(request_id);
       if (r.status >= 400) rejected.push_back(request_id);

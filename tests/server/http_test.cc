@@ -257,6 +257,27 @@ TEST_F(Http, RoutesPreferLiteralsAndDecodeParameters) {
   EXPECT_EQ(wrong.header("allow"), "POST, GET");
 }
 
+// If-Match takes a strong ETag whose number fits 64 bits; a longer one is a bad request, not an
+// internal error, and appends nothing.
+TEST_F(Http, AnIfMatchBeyondSixtyFourBitsIsABadRequest) {
+  ASSERT_EQ(post_lesson(R"({"lesson_type":"etag"})", kWorker).status, 201);
+  const auto before = head();
+  for (const std::string etag :
+       {"\"18446744073709551616\"", "\"99999999999999999999\"", "\"1e3\"", "\"\"", "3"}) {
+    const auto r =
+        client_->post("/lessons/1", R"({"status":"triaged"})", kWorker, {{"If-Match", etag}});
+    EXPECT_EQ(r.status, 400) << etag << " " << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json");
+  }
+  EXPECT_EQ(head(), before);
+  const auto max = client_->post("/lessons/1", R"({"status":"triaged"})", kWorker,
+                                 {{"If-Match", "\"18446744073709551615\""}});
+  EXPECT_EQ(max.status, 412) << max.body;
+  EXPECT_EQ(client_->post("/lessons/1", R"({"status":"triaged"})", kWorker, {{"If-Match", "\"1\""}})
+                .status,
+            200);
+}
+
 TEST_F(Http, RejectsBadRequestsInTheOrderOfChecks) {
   EXPECT_EQ(client_->get("/nope", kViewer).status, 404);
   auto wrong_method = client_->request("DELETE", "/lessons", "",
