@@ -593,7 +593,7 @@ std::expected<std::optional<std::int64_t>, Problem> query_int(const Call& c,
   const std::string* v = query_string(c, name);
   if (v == nullptr) return std::nullopt;
   std::int64_t n = 0;
-  const bool digits = !v->empty() && v->size() <= 19 &&
+  const bool digits = !v->empty() &&
                       std::all_of(v->begin() + (v->front() == '-' ? 1 : 0), v->end(),
                                   [](char ch) { return ch >= '0' && ch <= '9'; }) &&
                       !(v->front() == '-' && v->size() == 1);
@@ -601,8 +601,9 @@ std::expected<std::optional<std::int64_t>, Problem> query_int(const Call& c,
     return std::unexpected(Problem::make(ProblemKind::kBadRequest,
                                          "Query parameter '" + name + "' must be an integer."));
   }
-  n = std::stoll(*v);
-  if (n < min || n > max) {
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  // Digits beyond 64 bits are out of every range.
+  if (ec != std::errc() || end != v->data() + v->size() || n < min || n > max) {
     return std::unexpected(Problem::validation(
         {{name, "must be between " + std::to_string(min) + " and " + std::to_string(max)}}));
   }

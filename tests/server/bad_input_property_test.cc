@@ -430,6 +430,8 @@ TEST(BadInputProperty, ReadsWithBadParametersGetAProblemAndAppendNothing) {
                                            "2",
                                            "10001",
                                            "99999999999999999999",
+                                           "9999999999999999999",
+                                           "-9999999999999999999",
                                            "1.5",
                                            "abc",
                                            "%zz",

@@ -278,6 +278,19 @@ TEST_F(Http, AnIfMatchBeyondSixtyFourBitsIsABadRequest) {
             200);
 }
 
+// Query integers with more digits than 64 bits hold are out of range (422), not internal errors.
+TEST_F(Http, QueryIntegersBeyondSixtyFourBitsAreOutOfRange) {
+  for (const std::string q :
+       {"/lessons?limit=9999999999999999999", "/events?from=9999999999999999999",
+        "/audit/digest?at=9999999999999999999", "/lessons?offset=-9999999999999999999",
+        "/lessons?limit=123456789012345678901234567890"}) {
+    const auto r = client_->get(q, kViewer);
+    EXPECT_EQ(r.status, 422) << q << " " << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json") << q;
+  }
+  EXPECT_EQ(client_->get("/lessons?limit=12x", kViewer).status, 400);
+}
+
 TEST_F(Http, RejectsBadRequestsInTheOrderOfChecks) {
   EXPECT_EQ(client_->get("/nope", kViewer).status, 404);
   auto wrong_method = client_->request("DELETE", "/lessons", "",
