@@ -173,8 +173,8 @@ class Server {
   std::unique_ptr<HttpClient> client_;
 };
 
-// A skill with a version and a run, a lesson, an automation, and a valid body for each command
-// route (the seeds the mutations start from).
+// A skill with a version and a run, a lesson, an automation, three degraded skills, and a valid
+// body for each command route (the seeds the mutations start from).
 struct World {
   std::string sid, vid, rid, aid;
   std::vector<Seed> seeds;
@@ -282,6 +282,43 @@ World populate(Server& s) {
        {{"name", "watch 2"}, {"inputs", {{"url", "https://shop.example/hat"}}}}},
   };
 
+  // Degraded skills with enough divergence samples, for evolution attempts (each takes a success
+  // or two rejections before it leaves `degraded`).
+  for (int k = 0; k < 3; ++k) {
+    // One skill per capability.
+    const std::string capability = "triage_" + std::to_string(k);
+    s.post("/admin/capabilities", {{"name", capability}, {"trigger_type", "on_message"}});
+    const json d = s.post("/admin/skills", {{"capability_name", capability},
+                                            {"requires_human_gate", false},
+                                            {"initial_state", "sandbox"},
+                                            {"initial_version", version}});
+    const std::string id = d.value("id", "");
+    auto state = [&](const std::string& to, const std::string& reason) {
+      s.post("/admin/skills/" + id + "/state", {{"to_state", to}, {"reason", reason}});
+    };
+    state("shadow_primary", "human_approval");
+    json run = run_body;
+    run["skill_id"] = id;
+    run["skill_version_id"] = d.value("current_version_id", "");
+    const std::string run_id = s.post("/admin/skill-runs", run).value("id", "");
+    for (int i = 0; i < 15; ++i) {
+      s.post("/admin/skill-runs/" + run_id + "/divergence", {{"overall_agreement", 0.3}});
+    }
+    state("trusted", "human_approval");
+    state("flagged_for_review", "manual_override");
+    state("degraded", "human_approval");
+    json better = version;
+    better["step_content"]["extract"] = "Extract, resolving relative dates";
+    w.seeds.push_back(
+        {"POST", "/admin/skills/" + id + "/evolution-attempts",
+         k < 2 ? json{{"diagnosis", {{"failure_pattern", "relative dates"}}},
+                      {"new_skill_version", better},
+                      {"changelog", "Handle relative dates"},
+                      {"targeted_failure_cases", {run_id}},
+                      {"cost_usd", 0.2},
+                      {"evidence", {{"targeted", {{{"run_id", run_id}, {"status", "succeeded"}}}}}}}
+               : json{{"malformed_output", true}, {"cost_usd", 0.42}}});
+  }
   return w;
 }
 
