@@ -955,25 +955,17 @@ void Projector::run_online(OnlineJob& job) {
     std::filesystem::remove_all(scratch, ignored);
     std::vector<std::string> names;
     for (const auto& t : job.targets) names.emplace_back(t.projection->name());
-    try {
-      finish(false);
-    } catch (const std::exception&) {
-      // The families are dropped at the next open instead.
-      std::lock_guard lock(online_mutex_);
-      forget();
-      job.done = true;
-    }
+    finish(false);
     if (on_rebuild_failed_) on_rebuild_failed_(names, e.what());
     return;
   }
   if (!built) return finish(false);
   if (before_swap_) before_swap_();
-  const std::uint64_t built_through = *built;
   // The swap, on the writer thread: the events written since `built` go into the new generations
   // in the same commit that points the read models at them and publishes the new catalog.
   std::promise<bool> swapped;
   store_.submit(events::WriteJob{
-      [this, &job, built = built_through](events::Transaction& tx) {
+      [this, &job, built = *built](events::Transaction& tx) {
         const std::uint64_t upto =
             tx.staged().empty() ? tx.head() : tx.staged().front().position - 1;
         std::vector<StagedRows> rows;

@@ -32,10 +32,7 @@ Micros system_now() {
 std::optional<std::uint64_t> strong_etag(std::string_view m) {
   if (m.size() < 3 || m.front() != '"' || m.back() != '"') return std::nullopt;
   const std::string_view digits = m.substr(1, m.size() - 2);
-  if (!std::all_of(digits.begin(), digits.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
-    return std::nullopt;
-  }
-  std::uint64_t v = 0;
+  std::uint64_t v = 0;  // from_chars takes digits only here: no sign, no space
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
   if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
   return v;
@@ -593,17 +590,13 @@ std::expected<std::optional<std::int64_t>, Problem> query_int(const Call& c,
   const std::string* v = query_string(c, name);
   if (v == nullptr) return std::nullopt;
   std::int64_t n = 0;
-  const bool digits = !v->empty() &&
-                      std::all_of(v->begin() + (v->front() == '-' ? 1 : 0), v->end(),
-                                  [](char ch) { return ch >= '0' && ch <= '9'; }) &&
-                      !(v->front() == '-' && v->size() == 1);
-  if (!digits) {
+  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec == std::errc::invalid_argument || end != v->data() + v->size()) {
     return std::unexpected(Problem::make(ProblemKind::kBadRequest,
                                          "Query parameter '" + name + "' must be an integer."));
   }
-  const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   // Digits beyond 64 bits are out of every range.
-  if (ec != std::errc() || end != v->data() + v->size() || n < min || n > max) {
+  if (ec == std::errc::result_out_of_range || n < min || n > max) {
     return std::unexpected(Problem::validation(
         {{name, "must be between " + std::to_string(min) + " and " + std::to_string(max)}}));
   }
